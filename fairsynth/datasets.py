@@ -138,7 +138,7 @@ def _load_compas() -> Dataset:
         positive_label=0,  # no recidivism within two years is the favourable outcome
         sensitive=["race", "sex"],
         discrete_columns=discrete,
-        description="ProPublica COMPAS two-year recidivism, standard filter, stratified 70/30 split",
+        description="ProPublica COMPAS two-year recidivism, standard filter, 70/30 split",
     )
 
 
