@@ -1,6 +1,13 @@
-"""fairsynth: fair synthetic copies of tables with Parallelly Tempered GANs."""
+"""fairsynth: fair synthetic copies of tables with Parallelly Tempered GANs.
+
+The synthesizers need torch; they are imported on first use, so ``fairsynth.evaluate`` and
+``fairsynth.load_dataset`` work without loading torch.
+"""
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from fairsynth.datasets import Dataset, load_dataset
 from fairsynth.exceptions import (
@@ -11,15 +18,34 @@ from fairsynth.exceptions import (
     ParameterError,
 )
 
+if TYPE_CHECKING:
+    from fairsynth.evaluation import EvaluationReport, evaluate
+    from fairsynth.synthesizer import PTGANSynthesizer
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "PTGANSynthesizer": "fairsynth.synthesizer",
+    "evaluate": "fairsynth.evaluation",
+    "EvaluationReport": "fairsynth.evaluation",
+}
 
 __all__ = [
     "DataError",
     "Dataset",
+    "EvaluationReport",
     "FairsynthError",
     "ModelFileError",
     "NotFittedError",
+    "PTGANSynthesizer",
     "ParameterError",
     "__version__",
+    "evaluate",
     "load_dataset",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'fairsynth' has no attribute {name!r}")

@@ -1,0 +1,142 @@
+"""Generator and critic networks, both conditioned on the temperature (torch only, no pandas).
+
+The generator maps noise and a temperature to one row of the transformed table; its output
+heads follow the transform's column spans: ``tanh`` for the scalar of a continuous column,
+``softmax`` (or Gumbel-softmax) for a one-hot block. The critic scores a row at a temperature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["Critic", "Generator", "OutputHeads", "SpanLike"]
+
+Norm = Literal["batch", "layer", "none"]
+
+
+class SpanLike(Protocol):
+    """What the networks need of a transform's column span."""
+
+    start: int
+    width: int
+    kind: str
+
+
+def _norm(kind: Norm, width: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm1d(width)
+    if kind == "layer":
+        return nn.LayerNorm(width)
+    return nn.Identity()
+
+
+class _Residual(nn.Module):
+    """CTGAN's residual block: the block's output is concatenated to its input."""
+
+    def __init__(self, in_dim: int, out_dim: int, norm: Norm) -> None:
+        super().__init__()
+        self.fc = nn.Linear(in_dim, out_dim)
+        self.norm = _norm(norm, out_dim)
+        self.act = nn.ReLU()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([self.act(self.norm(self.fc(x))), x], dim=1)
+
+
+class OutputHeads(nn.Module):
+    """Activations per span: tanh on scalars, softmax or Gumbel-softmax on one-hot blocks."""
+
+    def __init__(
+        self,
+        spans: Sequence[SpanLike],
+        *,
+        categorical: Literal["softmax", "gumbel"] = "softmax",
+        tau: float = 0.2,
+        scalar: Literal["tanh", "identity"] = "tanh",
+    ) -> None:
+        super().__init__()
+        self.spans = [(int(s.start), int(s.width), str(s.kind)) for s in spans]
+        self.categorical = categorical
+        self.tau = tau
+        self.scalar = scalar
+
+    def forward(self, x: Tensor) -> Tensor:
+        parts = []
+        for start, width, kind in self.spans:
+            block = x[:, start : start + width]
+            if kind == "scalar":
+                parts.append(torch.tanh(block) if self.scalar == "tanh" else block)
+            elif self.categorical == "gumbel" and self.training:
+                parts.append(nn.functional.gumbel_softmax(block, tau=self.tau, hard=False))
+            else:
+                parts.append(torch.softmax(block, dim=1))
+        return torch.cat(parts, dim=1)
+
+
+class Generator(nn.Module):
+    """Residual MLP from noise and temperature to a transformed row.
+
+    Parameters
+    ----------
+    noise_dim : int
+        Size of the noise vector.
+    hidden : sequence of int
+        Widths of the residual blocks.
+    spans : sequence of spans
+        The transform's output spans (``start``, ``width``, ``kind``).
+    norm : {'batch', 'layer', 'none'}
+        Normalisation inside the blocks.
+    categorical, tau, scalar
+        Passed to :class:`OutputHeads`.
+    """
+
+    def __init__(
+        self,
+        noise_dim: int,
+        hidden: Sequence[int],
+        spans: Sequence[SpanLike],
+        *,
+        norm: Norm = "batch",
+        categorical: Literal["softmax", "gumbel"] = "softmax",
+        tau: float = 0.2,
+        scalar: Literal["tanh", "identity"] = "tanh",
+    ) -> None:
+        super().__init__()
+        output_dim = sum(int(s.width) for s in spans)
+        blocks: list[nn.Module] = []
+        dim = noise_dim + 1
+        for width in hidden:
+            blocks.append(_Residual(dim, width, norm))
+            dim += width
+        self.body = nn.Sequential(*blocks)
+        self.out = nn.Linear(dim, output_dim)
+        self.heads = OutputHeads(spans, categorical=categorical, tau=tau, scalar=scalar)
+
+    def forward(self, z: Tensor, t: Tensor) -> Tensor:
+        return self.heads(self.out(self.body(torch.cat([z, t], dim=1))))
+
+
+class Critic(nn.Module):
+    """MLP scoring a row at a temperature (one unbounded score a row).
+
+    With ``pac > 1`` (PacGAN) the critic scores groups of ``pac`` consecutive rows at once.
+    """
+
+    def __init__(self, input_dim: int, hidden: Sequence[int], *, pac: int = 1) -> None:
+        super().__init__()
+        self.pac = pac
+        layers: list[nn.Module] = []
+        dim = (input_dim + 1) * pac
+        for width in hidden:
+            layers += [nn.Linear(dim, width), nn.LeakyReLU(0.2)]
+            dim = width
+        layers.append(nn.Linear(dim, 1))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor, t: Tensor) -> Tensor:
+        joined = torch.cat([x, t], dim=1)
+        return self.body(joined.reshape(-1, joined.shape[1] * self.pac)).squeeze(1)
