@@ -57,7 +57,7 @@ def check_n_samples(n_samples: object) -> int:
     return int(n_samples)
 
 
-class BaseSynthesizer(BaseEstimator):  # type: ignore[misc]
+class BaseSynthesizer(BaseEstimator):
     """Shared machinery of the synthesizers (not used directly)."""
 
     # Parameters every subclass has: discrete_columns, epochs, time_budget, batch_size,

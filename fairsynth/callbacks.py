@@ -37,7 +37,7 @@ class ProgressBar(Callback):
     def on_fit_start(self, model: BaseSynthesizer, total_epochs: int | None) -> None:
         by_time = total_epochs is None and self.time_budget is not None
         self._bar = tqdm(
-            total=round(self.time_budget) if by_time else total_epochs,
+            total=round(self.time_budget or 0) if by_time else total_epochs,
             unit="s" if by_time else "epoch",
             desc=f"Fitting {type(model).__name__}",
             file=sys.stderr,

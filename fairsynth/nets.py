@@ -19,11 +19,16 @@ Norm = Literal["batch", "layer", "none"]
 
 
 class SpanLike(Protocol):
-    """What the networks need of a transform's column span."""
+    """What the networks need of a transform's column span (read-only)."""
 
-    start: int
-    width: int
-    kind: str
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def kind(self) -> str: ...
 
 
 def _norm(kind: Norm, width: int) -> nn.Module:

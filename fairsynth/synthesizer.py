@@ -196,7 +196,7 @@ class PTGANSynthesizer(BaseSynthesizer):
             categorical=self.categorical_head,
         ).to(self.device_)  # fmt: skip
         self.critic_ = Critic(data.shape[1], self.critic_dims, pac=self.pac).to(self.device_)
-        betas = tuple(self.betas)
+        betas = (float(self.betas[0]), float(self.betas[1]))
         self._g_optimizer = torch.optim.Adam(
             self.generator_.parameters(), lr=self.learning_rate, betas=betas
         )

@@ -1,0 +1,39 @@
+"""Shared fixtures: small real tables, so whole-behaviour tests stay fast."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from fairsynth.datasets import load_dataset
+
+
+@pytest.fixture(scope="session")
+def adult_small() -> pd.DataFrame:
+    """600 real Adult training rows (all dtypes of the real table)."""
+    return load_dataset("adult").train.sample(600, random_state=0).reset_index(drop=True)
+
+
+TINY_PARAMS: dict[str, object] = {
+    "epochs": 2,
+    "batch_size": 100,
+    "generator_dims": (32, 32),
+    "critic_dims": (32, 32),
+    "noise_dim": 16,
+    "verbose": False,
+    "random_state": 0,
+}
+
+
+@pytest.fixture
+def tiny_params() -> dict[str, object]:
+    """Parameters for a fit of a few steps."""
+    return dict(TINY_PARAMS)
+
+
+@pytest.fixture(scope="session")
+def fitted_small(adult_small: pd.DataFrame):  # type: ignore[no-untyped-def]
+    """One PTGAN fitted for a few steps on ``adult_small``, shared by tests that only read it."""
+    from fairsynth import PTGANSynthesizer
+
+    return PTGANSynthesizer(**TINY_PARAMS).fit(adult_small)
