@@ -9,6 +9,11 @@ rdt is used to *fit* the mixtures only; the learned parameters are then copied o
 numbers, and transform / inverse transform are computed from them here. That keeps the state
 plain data (JSON plus numpy arrays, no pickle), makes the mode sampling vectorised and driven by
 a local :class:`numpy.random.Generator`, and keeps rdt away from the global numpy RNG after fit.
+
+This module is the only public entry point; the per-column work lives in private modules:
+``_schema`` (table checks, which codec models each column), ``_columns`` and ``_continuous``
+(the codecs), ``_mixture`` (the mode-specific normalisation) and ``_values`` (plain-data
+values and dtypes).
 """
 
 from __future__ import annotations
@@ -21,33 +26,23 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pandas.api import types as ptypes
-from scipy.special import digamma
 from sklearn.base import BaseEstimator
-from threadpoolctl import threadpool_limits
 
-from fairsynth.exceptions import (
-    DataError,
-    FairsynthError,
-    ModelFileError,
-    NotFittedError,
-    ParameterError,
-    format_choices,
+from fairsynth._columns import Column, DiscreteColumn
+from fairsynth._schema import (
+    CODECS,
+    check_frame,
+    check_params,
+    fit_column,
+    make_rng,
+    resolve_discrete,
 )
+from fairsynth.exceptions import DataError, ModelFileError, NotFittedError, format_choices
 
 __all__ = ["ColumnHandlingWarning", "OutputSpan", "TableTransformer"]
 
 STATE_FORMAT = "fairsynth.TableTransformer"
 STATE_VERSION = 1
-_STD_MULTIPLIER = 4.0  # as rdt / CTGAN: a mode's values fall within 4 sd, so the scalar in ±1
-_SCALAR_LIMIT = 0.99  # rdt / CTGAN clip the scalar here, inside tanh's range
-_PROB_FLOOR = 1e-6  # rdt / CTGAN add this to the mode posterior before sampling
-_ID_MIN_ROWS = 20
-_NUMERIC_TEXT_SHARE = 0.9
-_CHUNK_ROWS = 65_536  # bounds the (rows x modes) temporaries of the mode sampling
-_TIME_STEPS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
-_UNIT_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
-_NA_MARKERS: dict[str, Any] = {"nan": np.nan, "none": None, "na": pd.NA, "nat": pd.NaT}
 
 
 class ColumnHandlingWarning(UserWarning):
@@ -78,638 +73,6 @@ class OutputSpan:
     def stop(self) -> int:
         """End of the span (exclusive)."""
         return self.start + self.width
-
-
-# --------------------------------------------------------------------------------------------
-# Plain-data encoding of values and dtypes (the state must be JSON + arrays, never pickle)
-
-
-def _encode_value(value: Any, column: str) -> list[Any]:
-    """Return ``[tag, payload]``, a JSON-able form of one category or constant value."""
-    if isinstance(value, np.datetime64):
-        value = pd.Timestamp(value)
-    elif isinstance(value, np.timedelta64):
-        value = pd.Timedelta(value)
-    if isinstance(value, (bool, np.bool_)):
-        return ["b", bool(value)]
-    if isinstance(value, numbers.Integral):
-        return ["i", int(value)]
-    if isinstance(value, numbers.Real):
-        return ["f", repr(float(value))]  # repr round-trips every float exactly, inf included
-    if isinstance(value, str):
-        return ["s", value]
-    if isinstance(value, pd.Timestamp):
-        return ["t", value.isoformat()]
-    if isinstance(value, pd.Timedelta):
-        return ["d", int(value.value)]
-    raise DataError(
-        f"Column {column!r} holds a value of type {type(value).__name__} ({value!r}), which "
-        "cannot be stored in a model file. Supported: str, int, float, bool, timestamps, "
-        "timedeltas; convert the column, e.g. with .astype(str)."
-    )
-
-
-def _decode_value(item: list[Any]) -> Any:
-    tag, payload = item
-    decoders = {"b": bool, "i": int, "f": float, "s": str, "t": pd.Timestamp, "d": pd.Timedelta}
-    if tag not in decoders:
-        raise ModelFileError(f"Unknown value tag {tag!r} in transformer state.")
-    return decoders[tag](payload)
-
-
-def _dtype_to_json(dtype: Any, column: str) -> dict[str, Any]:
-    if isinstance(dtype, pd.CategoricalDtype):
-        cats = dtype.categories
-        return {
-            "category": [_encode_value(v, column) for v in cats],
-            "ordered": bool(dtype.ordered),
-            "categories_dtype": _dtype_to_json(cats.dtype, column),
-        }
-    if isinstance(dtype, pd.StringDtype):
-        return {"string": dtype.storage, "na_nan": dtype.na_value is not pd.NA}
-    name = str(dtype)
-    try:
-        same = ptypes.pandas_dtype(name) == dtype
-    except TypeError:
-        same = False
-    if not same:
-        raise DataError(f"Column {column!r} has dtype {name}, which cannot be restored by name.")
-    return {"name": name}
-
-
-def _dtype_from_json(spec: dict[str, Any]) -> Any:
-    if "category" in spec:
-        cats = pd.Index(
-            [_decode_value(v) for v in spec["category"]],
-            dtype=_dtype_from_json(spec["categories_dtype"]),
-        )
-        return pd.CategoricalDtype(cats, ordered=spec["ordered"])
-    if "string" in spec:
-        return pd.StringDtype(spec["string"], na_value=np.nan if spec["na_nan"] else pd.NA)
-    return ptypes.pandas_dtype(spec["name"])
-
-
-def _na_marker(series: pd.Series) -> str:
-    """Which missing value an object column uses (restored as the same kind)."""
-    if series.dtype != object or not series.isna().any():
-        return "none"
-    first = series[series.isna()].iloc[0]
-    if first is None:
-        return "none"
-    return "na" if first is pd.NA else "nat" if first is pd.NaT else "nan"
-
-
-def _restore(values: np.ndarray, dtype: Any) -> pd.Series:
-    """Cast an object array of python values (``None`` where missing) back to ``dtype``."""
-    if isinstance(dtype, pd.CategoricalDtype):
-        return pd.Series(pd.Categorical(values, dtype=dtype))
-    series = pd.Series(values, dtype=object)
-    return series if ptypes.is_object_dtype(dtype) else series.astype(dtype)
-
-
-def _object_array(items: list[Any]) -> np.ndarray:
-    out = np.empty(len(items), dtype=object)
-    out[:] = items
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Column codecs: one per table column; each knows its block layout, encoding, decoding, state
-
-
-class _Column:
-    """Base codec. ``layout`` lists the (width, kind) of its output spans, in order."""
-
-    codec = ""
-
-    def __init__(self, name: str, dtype: Any, na_marker: str = "none") -> None:
-        self.name, self.dtype, self.na_marker = name, dtype, na_marker
-
-    def layout(self) -> list[tuple[int, Literal["scalar", "onehot"]]]:
-        return []
-
-    @property
-    def width(self) -> int:
-        return sum(w for w, _ in self.layout())
-
-    def encode(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
-        return np.zeros((len(series), 0), dtype=np.float32)
-
-    def decode(self, block: np.ndarray) -> pd.Series:
-        raise NotImplementedError
-
-    def config(self, arrays: dict[str, np.ndarray], prefix: str) -> dict[str, Any]:
-        """Return the JSON part of the state; put vectors into ``arrays`` under ``prefix``."""
-        return {
-            "name": self.name,
-            "codec": self.codec,
-            "dtype": _dtype_to_json(self.dtype, self.name),
-            "na_marker": self.na_marker,
-        }
-
-
-class _FixedColumn(_Column):
-    """Not modelled: regenerated as a constant, as all missing, or as fresh unique IDs."""
-
-    codec = "fixed"
-
-    def __init__(self, name: str, dtype: Any, na_marker: str, rule: str, **how: Any) -> None:
-        super().__init__(name, dtype, na_marker)
-        self.rule, self.how = rule, how
-
-    @classmethod
-    def for_ids(cls, name: str, series: pd.Series) -> _FixedColumn:
-        values = series.to_numpy(dtype=object)
-        ints = all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values)
-        if ints:
-            return cls(name, series.dtype, "none", "ids", start=int(max(values)) + 1)
-        if ptypes.is_numeric_dtype(series.dtype):
-            start = int(np.floor(max(float(v) for v in values))) + 1
-            return cls(name, series.dtype, "none", "ids", start=start)
-        text = pd.Series(values).astype(str)
-        prefix, k = "syn-", 0
-        while text.str.startswith(prefix).any():  # never produce a value that looks like a real ID
-            k += 1
-            prefix = f"syn{k}-"
-        return cls(name, series.dtype, "none", "ids", prefix=prefix)
-
-    def decode(self, block: np.ndarray) -> pd.Series:
-        n = block.shape[0]
-        if self.rule == "constant":
-            return _restore(_object_array([self.how["value"]] * n), self.dtype)
-        if self.rule == "missing":
-            return _restore(_object_array([_NA_MARKERS[self.na_marker]] * n), self.dtype)
-        if "prefix" in self.how:
-            values: Any = _object_array([f"{self.how['prefix']}{i}" for i in range(n)])
-        else:
-            values = np.arange(n, dtype=np.int64) + self.how["start"]
-        if isinstance(self.dtype, pd.CategoricalDtype):
-            return pd.Series(pd.Categorical(values))  # new IDs, so new categories
-        if ptypes.is_integer_dtype(self.dtype) and n:
-            info = np.iinfo(getattr(self.dtype, "numpy_dtype", self.dtype))
-            if values[-1] > info.max:  # too many rows for the column's int type: widen
-                return pd.Series(values)
-        return _restore(_object_array(values.tolist()), self.dtype)
-
-    def config(self, arrays: dict[str, np.ndarray], prefix: str) -> dict[str, Any]:
-        how = dict(self.how)
-        if "value" in how:
-            how["value"] = _encode_value(how["value"], self.name)
-        return {**super().config(arrays, prefix), "rule": self.rule, "how": how}
-
-    @classmethod
-    def from_config(cls, cfg: dict[str, Any], arrays: dict[str, np.ndarray]) -> _FixedColumn:
-        how = dict(cfg["how"])
-        if "value" in how:
-            how["value"] = _decode_value(how["value"])
-        return cls(
-            cfg["name"], _dtype_from_json(cfg["dtype"]), cfg["na_marker"], cfg["rule"], **how
-        )
-
-
-class _DiscreteColumn(_Column):
-    """One-hot block over the observed categories, missing (if any) as the last category."""
-
-    codec = "discrete"
-
-    def __init__(
-        self, name: str, dtype: Any, na_marker: str, categories: list[Any], has_missing: bool
-    ) -> None:
-        super().__init__(name, dtype, na_marker)
-        self.categories, self.has_missing = categories, has_missing
-        self._index = pd.Index(categories)
-        tail = [_NA_MARKERS[na_marker]] if has_missing else []
-        self._values = _object_array(categories + tail)
-
-    @classmethod
-    def fit(cls, name: str, series: pd.Series) -> _DiscreteColumn:
-        missing = series.isna()
-        present = series[~missing]
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            used = set(present.cat.codes.unique())
-            cats = [c for i, c in enumerate(series.cat.categories) if i in used]
-        else:
-            cats = list(pd.unique(present.to_numpy(dtype=object)))
-            try:
-                cats = sorted(cats)
-            except TypeError:  # mixed types: keep the order of appearance
-                pass
-        cats = [_decode_value(_encode_value(v, name)) for v in cats]
-        return cls(name, series.dtype, _na_marker(series), cats, bool(missing.any()))
-
-    def layout(self) -> list[tuple[int, Literal["scalar", "onehot"]]]:
-        return [(len(self._values), "onehot")]
-
-    def encode(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
-        codes = np.asarray(pd.Categorical(series, categories=self._index).codes, dtype=np.int64)
-        missing = series.isna().to_numpy()
-        unknown = (codes < 0) & ~missing
-        if unknown.any():
-            raise DataError(
-                f"Column {self.name!r} has values not seen in fit: "
-                f"{format_choices(pd.unique(series[unknown].to_numpy(dtype=object)), 5)}."
-            )
-        if missing.any() and not self.has_missing:
-            raise DataError(f"Column {self.name!r} has missing values but had none in fit.")
-        codes[missing] = len(self.categories)
-        block = np.zeros((len(series), self.width), dtype=np.float32)
-        block[np.arange(len(series)), codes] = 1.0
-        return block
-
-    def decode(self, block: np.ndarray) -> pd.Series:
-        return _restore(self._values[block.argmax(axis=1)], self.dtype)
-
-    def config(self, arrays: dict[str, np.ndarray], prefix: str) -> dict[str, Any]:
-        cats = [_encode_value(v, self.name) for v in self.categories]
-        return {**super().config(arrays, prefix), "categories": cats, "missing": self.has_missing}
-
-    @classmethod
-    def from_config(cls, cfg: dict[str, Any], arrays: dict[str, np.ndarray]) -> _DiscreteColumn:
-        cats = [_decode_value(v) for v in cfg["categories"]]
-        dtype = _dtype_from_json(cfg["dtype"])
-        return cls(cfg["name"], dtype, cfg["na_marker"], cats, bool(cfg["missing"]))
-
-
-@dataclass
-class _Mixture:
-    """A fitted 1-D Bayesian Gaussian mixture as plain arrays (standardised data scale).
-
-    The posterior of component ``k`` at ``z`` is proportional to
-    ``exp(const[k] - prec[k] / 2 * (z - mean[k]) ** 2)``: the same quantity scikit-learn's
-    ``BayesianGaussianMixture.predict_proba`` computes, with every constant folded into ``const``.
-    """
-
-    mean: np.ndarray  # all components
-    prec: np.ndarray
-    const: np.ndarray
-    valid: np.ndarray  # indices of the components used as modes
-    mode_mean: np.ndarray  # the valid components, then the tail modes (see add_tails)
-    mode_std: np.ndarray
-
-    @classmethod
-    def from_bgm(cls, bgm: Any, valid_mask: np.ndarray) -> _Mixture:
-        if bgm.covariance_type != "full" or bgm.weight_concentration_prior_type != (
-            "dirichlet_process"
-        ):
-            raise FairsynthError("rdt fitted an unexpected kind of mixture; update fairsynth.")
-        wc0, wc1 = bgm.weight_concentration_
-        dsum = digamma(wc0 + wc1)
-        log_w = digamma(wc0) - dsum + np.concatenate([[0.0], np.cumsum(digamma(wc1) - dsum)[:-1]])
-        chol = bgm.precisions_cholesky_.reshape(-1)
-        dof = bgm.degrees_of_freedom_
-        const = (
-            log_w
-            + np.log(chol)
-            - 0.5 * np.log(2 * np.pi)
-            - 0.5 * np.log(dof)
-            + 0.5 * (np.log(2.0) + digamma(0.5 * dof) - 1.0 / bgm.mean_precision_)
-        )
-        if not valid_mask.any():  # a weight_threshold above every weight: keep the heaviest
-            valid_mask = bgm.weights_ == bgm.weights_.max()
-        valid = np.flatnonzero(valid_mask)
-        mean = bgm.means_.reshape(-1)
-        std = np.sqrt(bgm.covariances_.reshape(-1))
-        return cls(mean, chol**2, const, valid, mean[valid], std[valid])
-
-    def add_tails(self, z: np.ndarray, max_tails: int) -> None:
-        """Add modes covering the runs of ``z`` values that no mode covers within ±0.99.
-
-        Without them such values (outliers, rare spikes the mixture dropped as too light)
-        would be clipped, as rdt and CTGAN do; each run of them (at most ``max_tails``, the
-        closest runs merged) gets a mode spanning it, so the round trip stays exact.
-        """
-        values = np.unique(z)
-        scaled = (values[:, None] - self.mode_mean) / (_STD_MULTIPLIER * self.mode_std)
-        stranded = ~(np.abs(scaled) <= _SCALAR_LIMIT).any(axis=1)
-        if not stranded.any():
-            return
-        edges = np.diff(np.concatenate([[0], stranded.astype(np.int8), [0]]))
-        runs = [
-            [values[a], values[b - 1]]
-            for a, b in zip(*(np.flatnonzero(edges == v) for v in (1, -1)), strict=True)
-        ]
-        while len(runs) > max_tails:  # merge the two runs closest to each other
-            i = int(np.argmin([runs[j + 1][0] - runs[j][1] for j in range(len(runs) - 1)]))
-            runs[i : i + 2] = [[runs[i][0], runs[i + 1][1]]]
-        lo, hi = np.asarray(runs).T
-        half = (hi - lo) / 2
-        std = np.maximum(half / (_STD_MULTIPLIER * _SCALAR_LIMIT), self.mode_std.min())
-        self.mode_mean = np.concatenate([self.mode_mean, lo + half])
-        self.mode_std = np.concatenate([self.mode_std, std])
-
-    def posterior(self, z: np.ndarray) -> np.ndarray:
-        """Probabilities of the modes (rows sum to 1 over *all* components; tails get 0)."""
-        log_p = self.const - 0.5 * self.prec * (z[:, None] - self.mean) ** 2
-        log_p -= log_p.max(axis=1, keepdims=True)
-        prob = np.exp(log_p)
-        prob /= prob.sum(axis=1, keepdims=True)
-        tails = np.zeros((len(z), len(self.mode_mean) - len(self.valid)))
-        return np.concatenate([prob[:, self.valid], tails], axis=1)
-
-    def encode(self, z: np.ndarray, uniform: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Sample a mode per value from its posterior; return (scalar, mode)."""
-        scaled = (z[:, None] - self.mode_mean) / (_STD_MULTIPLIER * self.mode_std)
-        fits = np.abs(scaled) <= _SCALAR_LIMIT
-        prob = np.where(fits, self.posterior(z) + _PROB_FLOOR, 0.0)
-        # Unlike rdt, modes that would clip the scalar are excluded, so the round trip is exact
-        # wherever some mode fits; where none fits, the nearest mode is used and the value clipped.
-        stranded = np.flatnonzero(~fits.any(axis=1))
-        prob[stranded, np.abs(scaled[stranded]).argmin(axis=1)] = 1.0
-        cdf = np.cumsum(prob, axis=1)
-        mode = (cdf <= (uniform * cdf[:, -1])[:, None]).sum(axis=1)
-        mode = np.minimum(mode, len(self.mode_mean) - 1)
-        scalar = np.clip(scaled[np.arange(len(z)), mode], -_SCALAR_LIMIT, _SCALAR_LIMIT)
-        return scalar, mode
-
-    def decode(self, scalar: np.ndarray, mode: np.ndarray) -> np.ndarray:
-        scalar = np.clip(scalar, -1.0, 1.0)
-        return scalar * _STD_MULTIPLIER * self.mode_std[mode] + self.mode_mean[mode]
-
-
-def _fit_mixture(z: np.ndarray, n_components: int, weight_threshold: float) -> _Mixture:
-    """Fit rdt's ClusterBasedNormalizer to ``z``; keep the caller's global numpy RNG intact."""
-    from rdt.transformers.numerical import ClusterBasedNormalizer
-
-    normalizer = ClusterBasedNormalizer(
-        max_clusters=n_components,
-        weight_threshold=weight_threshold,
-        missing_value_generation=None,
-    )
-    # rdt swaps the global numpy RNG state in and out around fit; restore it ourselves as well
-    # so that an exception inside rdt cannot leave the caller's state changed.
-    # One BLAS thread while fitting: on 1-D data extra threads only add overhead, and on a
-    # busy machine they made the fit 4-5 times slower (limit scoped to this call, then undone).
-    saved = np.random.get_state()  # noqa: NPY002 (guarding the global RNG, not using it)
-    try:
-        with threadpool_limits(limits=1):
-            normalizer.fit(pd.DataFrame({"value": z}), "value")
-    finally:
-        np.random.set_state(saved)  # noqa: NPY002
-    return _Mixture.from_bgm(normalizer._bgm_transformer, normalizer.valid_component_indicator)
-
-
-class _ContinuousColumn(_Column):
-    """A scalar plus a one-hot of the mixture mode, plus a 2-wide [present, missing] block.
-
-    Values live in a modelled domain ``x``: the number itself, or for datetimes / timedeltas
-    the count of ``step`` units (a learned resolution: days, hours, ..., ns) since ``origin``.
-    The mixture is fitted to ``z = (x / scale - center) / spread`` (scale-free, overflow-safe).
-    """
-
-    codec = "continuous"
-    _ARRAYS = ("mean", "prec", "const", "valid", "mode_mean", "mode_std")
-
-    def __init__(
-        self, name: str, dtype: Any, has_missing: bool, stats: dict[str, Any], mixture: _Mixture
-    ) -> None:
-        super().__init__(name, dtype)
-        self.has_missing, self.stats, self.mixture = has_missing, stats, mixture
-        self.kind = stats["kind"]
-
-    def layout(self) -> list[tuple[int, Literal["scalar", "onehot"]]]:
-        spans: list[tuple[int, Literal["scalar", "onehot"]]] = [
-            (1, "scalar"),
-            (len(self.mixture.mode_mean), "onehot"),
-        ]
-        return [*spans, (2, "onehot")] if self.has_missing else spans
-
-    @classmethod
-    def fit(
-        cls, name: str, series: pd.Series, rng: np.random.Generator, params: dict[str, Any]
-    ) -> _ContinuousColumn:
-        kind, unit = _time_kind(series.dtype)
-        raw, missing = _numeric_values(series, name, kind, unit)
-        present = raw[~missing]
-        stats: dict[str, Any] = {"kind": kind, "unit": unit, "integer": False, "decimals": None}
-        if kind == "number":
-            stats.update(origin=0, step=1, integer=ptypes.is_integer_dtype(series.dtype))
-            if not stats["integer"]:
-                stats["decimals"] = _learn_decimals(present, series.dtype)
-            x = present.astype(np.float64)
-        else:
-            origin = int(present.min())
-            diffs = present.view(np.uint64) - np.uint64(origin & 0xFFFFFFFFFFFFFFFF)
-            step = _learn_step(diffs, unit)
-            stats.update(origin=origin, step=step)
-            x = (diffs // np.uint64(step)).astype(np.float64)
-        scale = float(np.abs(x).max())
-        center = float(np.mean(x / scale))
-        spread = float(np.std(x / scale)) or 1.0
-        stats.update(lo=float(x.min()), hi=float(x.max()), scale=scale, center=center)
-        stats["spread"] = spread
-        sample = x
-        if params["max_fit_rows"] is not None and len(x) > params["max_fit_rows"]:
-            sample = x[np.sort(rng.choice(len(x), params["max_fit_rows"], replace=False))]
-        z = (sample / scale - center) / spread
-        n_components = min(params["max_modes"], len(np.unique(z)))
-        mixture = _fit_mixture(z, n_components, params["weight_threshold"])
-        mixture.add_tails((x / scale - center) / spread, params["max_modes"])
-        return cls(name, series.dtype, bool(missing.any()), stats, mixture)
-
-    def _domain(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        raw, missing = _numeric_values(series, self.name, self.kind, self.stats["unit"])
-        if missing.any() and not self.has_missing:
-            raise DataError(f"Column {self.name!r} has missing values but had none in fit.")
-        if self.kind == "number":
-            return np.where(missing, 0.0, raw.astype(np.float64)), missing
-        diffs = raw.view(np.uint64) - np.uint64(self.stats["origin"] & 0xFFFFFFFFFFFFFFFF)
-        return np.where(missing, 0.0, diffs.astype(np.float64) / self.stats["step"]), missing
-
-    def encode(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
-        x, missing = self._domain(series)
-        s = self.stats
-        z = np.where(missing, 0.0, (x / s["scale"] - s["center"]) / s["spread"])
-        uniform = rng.random(len(z))
-        block = np.zeros((len(z), self.width), dtype=np.float32)
-        n_modes = len(self.mixture.mode_mean)
-        for lo in range(0, len(z), _CHUNK_ROWS):
-            rows = np.arange(lo, min(lo + _CHUNK_ROWS, len(z)))
-            scalar, mode = self.mixture.encode(z[rows], uniform[rows])
-            block[rows, 0] = scalar
-            block[rows, 1 + mode] = 1.0
-        if self.has_missing:
-            block[np.arange(len(z)), 1 + n_modes + missing.astype(np.int64)] = 1.0
-        return block
-
-    def decode(self, block: np.ndarray) -> pd.Series:
-        s = self.stats
-        n_modes = len(self.mixture.mode_mean)
-        z = self.mixture.decode(block[:, 0], block[:, 1 : 1 + n_modes].argmax(axis=1))
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow is clipped right after
-            x = np.clip((z * s["spread"] + s["center"]) * s["scale"], s["lo"], s["hi"])
-        missing = np.zeros(len(x), dtype=bool)
-        if self.has_missing:
-            missing = block[:, 1 + n_modes :].argmax(axis=1) == 1
-        if self.kind != "number":
-            return self._decode_time(x, missing)
-        if s["integer"]:
-            info = np.iinfo(np.dtype(getattr(self.dtype, "numpy_dtype", self.dtype)))
-            top = float(info.max)  # 2**63 for int64: not castable, so step below it
-            top = np.nextafter(top, -np.inf) if int(top) > info.max else top
-            x = np.clip(np.round(x), float(info.min), top)
-        elif s["decimals"] is not None:
-            with np.errstate(over="ignore", invalid="ignore"):
-                rounded = np.round(x, s["decimals"])
-            x = np.where(np.isfinite(rounded), rounded, x)
-        x[missing] = np.nan
-        return pd.Series(x).astype(self.dtype)
-
-    def _decode_time(self, x: np.ndarray, missing: np.ndarray) -> pd.Series:
-        s = self.stats
-        ticks = np.round(x).astype(np.uint64) * np.uint64(s["step"])
-        ints = (ticks + np.uint64(s["origin"] & 0xFFFFFFFFFFFFFFFF)).view(np.int64)
-        ints[missing] = np.iinfo(np.int64).min  # NaT
-        code = "m8" if self.kind == "timedelta" else "M8"
-        out = pd.Series(ints.view(f"{code}[{s['unit']}]"))
-        if isinstance(self.dtype, pd.DatetimeTZDtype):
-            out = out.dt.tz_localize("UTC").dt.tz_convert(self.dtype.tz)
-        return out.astype(self.dtype)
-
-    def config(self, arrays: dict[str, np.ndarray], prefix: str) -> dict[str, Any]:
-        for key in self._ARRAYS:
-            arrays[f"{prefix}.{key}"] = np.asarray(getattr(self.mixture, key))
-        stats = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.stats.items()}
-        return {**super().config(arrays, prefix), "missing": self.has_missing, "stats": stats}
-
-    @classmethod
-    def from_config(cls, cfg: dict[str, Any], arrays: dict[str, np.ndarray]) -> _ContinuousColumn:
-        prefix = cfg["prefix"]
-        parts = {k: np.asarray(arrays[f"{prefix}.{k}"]) for k in cls._ARRAYS}
-        parts["valid"] = parts["valid"].astype(np.int64)
-        mixture = _Mixture(**parts)
-        dtype = _dtype_from_json(cfg["dtype"])
-        return cls(cfg["name"], dtype, bool(cfg["missing"]), dict(cfg["stats"]), mixture)
-
-
-def _time_kind(dtype: Any) -> tuple[str, str]:
-    """Return ``(kind, unit)``: "number", "datetime" or "timedelta", and the time unit."""
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        return "datetime", str(dtype.unit)
-    if ptypes.is_datetime64_dtype(dtype):
-        return "datetime", np.datetime_data(dtype)[0]
-    if ptypes.is_timedelta64_dtype(dtype):
-        return "timedelta", np.datetime_data(dtype)[0]
-    return "number", ""
-
-
-def _numeric_values(
-    series: pd.Series, name: str, kind: str, unit: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return (values, missing): float64 for numbers, int64 ticks of ``unit`` for times."""
-    if kind != "number":
-        if isinstance(series.dtype, pd.DatetimeTZDtype):
-            series = series.dt.tz_convert(None)
-        code = "M8" if kind == "datetime" else "m8"
-        try:
-            ticks = series.to_numpy().astype(f"{code}[{unit}]")
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"Column {name!r} holds values that are not {kind}s.") from exc
-        return ticks.view(np.int64), np.isnat(ticks)
-    try:
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"Column {name!r} is continuous but holds non-numeric values.") from exc
-    if np.isinf(values).any():
-        raise DataError(
-            f"Column {name!r} holds infinite values ({int(np.isinf(values).sum())} rows); "
-            "replace them with missing values or finite numbers."
-        )
-    return values, np.isnan(values)
-
-
-def _learn_decimals(values: np.ndarray, dtype: Any) -> int | None:
-    """Fewest decimals (at most 15) that reproduce every value in its own float type."""
-    native = np.dtype(getattr(dtype, "numpy_dtype", dtype))
-    target = values.astype(native)
-    with np.errstate(all="ignore"):
-        for decimals in range(16):
-            if np.array_equal(np.round(values, decimals).astype(native), target):
-                return decimals
-    return None
-
-
-def _learn_step(diffs: np.ndarray, unit: str) -> int:
-    """Coarsest of day, hour, minute, second, ms, us, ns dividing every time difference."""
-    for step_ns in _TIME_STEPS_NS:
-        if step_ns % _UNIT_NS[unit] == 0:
-            step = step_ns // _UNIT_NS[unit]
-            if not (diffs % np.uint64(step)).any():
-                return step
-    return 1
-
-
-_CODECS: dict[str, Any] = {
-    "fixed": _FixedColumn,
-    "discrete": _DiscreteColumn,
-    "continuous": _ContinuousColumn,
-}
-
-
-# --------------------------------------------------------------------------------------------
-# Table-level checks
-
-
-def _check_frame(data: Any) -> pd.DataFrame:
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(f"Expected a pandas DataFrame, got {type(data).__name__}.")
-    if data.shape[0] == 0 or data.shape[1] == 0:
-        raise DataError(f"The table is empty ({data.shape[0]} rows, {data.shape[1]} columns).")
-    duplicated = data.columns[data.columns.duplicated()].unique()
-    if len(duplicated):
-        raise DataError(f"Duplicate column names: {format_choices(duplicated)}.")
-    not_str = [c for c in data.columns if not isinstance(c, str)]
-    if not_str:
-        raise DataError(f"Column names must be strings; got {format_choices(not_str)}.")
-    return data
-
-
-def _is_discrete_dtype(dtype: Any) -> bool:
-    return (
-        ptypes.is_object_dtype(dtype)
-        or ptypes.is_string_dtype(dtype)
-        or ptypes.is_bool_dtype(dtype)
-        or isinstance(dtype, pd.CategoricalDtype)
-    )
-
-
-def _is_continuous_dtype(dtype: Any) -> bool:
-    number = ptypes.is_numeric_dtype(dtype) and not ptypes.is_complex_dtype(dtype)
-    return number or ptypes.is_datetime64_any_dtype(dtype) or ptypes.is_timedelta64_dtype(dtype)
-
-
-def _check_numeric_text(name: str, series: pd.Series) -> None:
-    """Reject an inferred text column whose values are mostly, but not all, numbers."""
-    if isinstance(series.dtype, pd.CategoricalDtype) or ptypes.is_bool_dtype(series.dtype):
-        return
-    # factorize, not value_counts: pandas warns when value_counts infers an object index's type
-    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
-    if not len(uniques):
-        return
-    counts = pd.Series(np.bincount(codes[codes >= 0]), index=pd.Index(uniques, dtype=object))
-    counts = counts.sort_values(ascending=False, kind="stable")
-    parsed = pd.to_numeric(pd.Series(counts.index, dtype=object), errors="coerce")
-    bad = counts[parsed.isna().to_numpy()]
-    share = 1.0 - bad.sum() / counts.sum()
-    if _NUMERIC_TEXT_SHARE <= share < 1.0:
-        raise DataError(
-            f"Column {name!r} looks numeric ({share:.1%} of its values are numbers) but holds "
-            f"text: {format_choices(bad.index[:5])} ({int(bad.sum())} rows). Read these values "
-            "as missing, or list the column in discrete_columns to model it as categories."
-        )
-
-
-def _make_rng(random_state: Any) -> np.random.Generator:
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
-    try:
-        return np.random.default_rng(random_state)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(
-            f"random_state must be None, an int or a numpy Generator; got {random_state!r}."
-        ) from exc
-
-
-# --------------------------------------------------------------------------------------------
 
 
 class TableTransformer(BaseEstimator):
@@ -821,15 +184,13 @@ class TableTransformer(BaseEstimator):
 
     def fit(self, data: pd.DataFrame, y: None = None) -> TableTransformer:
         """Learn the layout and the per-column parameters from ``data``; return ``self``."""
-        params = self._checked_params()
-        frame = _check_frame(data)
-        discrete, explicit = self._resolve_discrete(frame)
-        rng = _make_rng(self.random_state)
+        params = check_params(self.max_modes, self.weight_threshold, self.max_fit_rows)
+        frame = check_frame(data)
+        discrete, explicit = resolve_discrete(frame, self.discrete_columns)
+        rng = make_rng(self.random_state)
         codecs = []
         for name in frame.columns:
-            codec, why = self._fit_column(
-                name, frame[name], name in discrete, explicit, rng, params
-            )
+            codec, why = fit_column(name, frame[name], name in discrete, explicit, rng, params)
             if why:
                 warnings.warn(
                     f"Column {name!r} is {why}; it is not modelled.",
@@ -842,94 +203,7 @@ class TableTransformer(BaseEstimator):
         self._set_fitted(codecs, [c for c in frame.columns if c in discrete])
         return self
 
-    def _checked_params(self) -> dict[str, Any]:
-        def bad(name: str, value: Any, valid: str) -> ParameterError:
-            return ParameterError(f"{name}={value!r} is invalid; expected {valid}.")
-
-        if not isinstance(self.max_modes, numbers.Integral) or self.max_modes < 1:
-            raise bad("max_modes", self.max_modes, "an int >= 1")
-        if not isinstance(self.weight_threshold, numbers.Real) or not (
-            0 <= self.weight_threshold < 1
-        ):
-            raise bad("weight_threshold", self.weight_threshold, "a number in [0, 1)")
-        rows = self.max_fit_rows
-        if rows is not None and (not isinstance(rows, numbers.Integral) or rows < 2):
-            raise bad("max_fit_rows", rows, "None or an int >= 2")
-        return {
-            "max_modes": int(self.max_modes),
-            "weight_threshold": float(self.weight_threshold),
-            "max_fit_rows": None if rows is None else int(rows),
-        }
-
-    def _resolve_discrete(self, frame: pd.DataFrame) -> tuple[set[str], bool]:
-        available = list(frame.columns)
-        if self.discrete_columns is None:
-            discrete = set()
-            for name in available:
-                dtype = frame[name].dtype
-                if _is_discrete_dtype(dtype):
-                    discrete.add(name)
-                elif not _is_continuous_dtype(dtype):
-                    raise DataError(
-                        f"Column {name!r} has dtype {dtype}, which cannot be modelled; supported: "
-                        "numbers, booleans, text, categories, datetimes, timedeltas."
-                    )
-            return discrete, False
-        if isinstance(self.discrete_columns, str):
-            raise ParameterError(
-                f"discrete_columns must be a list of column names, got the string "
-                f"{self.discrete_columns!r}; write [{self.discrete_columns!r}]."
-            )
-        given = list(self.discrete_columns)
-        unknown = [c for c in given if c not in frame.columns]
-        if unknown:
-            raise DataError(
-                f"discrete_columns names {format_choices(unknown)}, not in the data. "
-                f"Available: {format_choices(available)}."
-            )
-        for name in available:
-            if name not in given and not _is_continuous_dtype(frame[name].dtype):
-                raise DataError(
-                    f"Column {name!r} (dtype {frame[name].dtype}) is not numeric and not in "
-                    "discrete_columns; add it to discrete_columns."
-                )
-        return set(given), True
-
-    @staticmethod
-    def _fit_column(
-        name: str,
-        series: pd.Series,
-        discrete: bool,
-        explicit: bool,
-        rng: np.random.Generator,
-        params: dict[str, Any],
-    ) -> tuple[_Column, str]:
-        """Return the codec for one column and, if it is not modelled, why."""
-        dtype = series.dtype
-        _dtype_to_json(dtype, name)  # fail now, not at save time, on a dtype we cannot restore
-        try:
-            missing = series.isna()
-            n_distinct = series.nunique(dropna=True)
-        except TypeError as exc:
-            raise DataError(f"Column {name!r} holds unhashable values (lists, dicts?).") from exc
-        if missing.all():
-            return _FixedColumn(name, dtype, _na_marker(series), "missing"), "all missing"
-        if n_distinct == 1 and not missing.any():
-            value = series.iloc[0]
-            _encode_value(value, name)  # fail now, not at save time, on unstorable values
-            return _FixedColumn(name, dtype, "none", "constant", value=value), "constant"
-        if not discrete:
-            if n_distinct == 1:
-                return _DiscreteColumn.fit(name, series), ""
-            return _ContinuousColumn.fit(name, series, rng, params), ""
-        if not explicit:
-            _check_numeric_text(name, series)
-        id_like = not (ptypes.is_datetime64_any_dtype(dtype) or ptypes.is_timedelta64_dtype(dtype))
-        if id_like and len(series) >= _ID_MIN_ROWS and n_distinct == len(series):
-            return _FixedColumn.for_ids(name, series), "an ID column (all values distinct)"
-        return _DiscreteColumn.fit(name, series), ""
-
-    def _set_fitted(self, codecs: list[_Column], discrete: list[str]) -> None:
+    def _set_fitted(self, codecs: list[Column], discrete: list[str]) -> None:
         self._codecs = codecs
         self.columns_ = [c.name for c in codecs]
         self.feature_names_in_ = np.asarray(self.columns_, dtype=object)
@@ -951,7 +225,7 @@ class TableTransformer(BaseEstimator):
                 "This TableTransformer is not fitted yet; call fit (or from_state) first."
             )
 
-    def _column_codec(self, column: str) -> _Column:
+    def _column_codec(self, column: str) -> Column:
         self._check_fitted()
         for codec in self._codecs:
             if codec.name == column:
@@ -982,7 +256,7 @@ class TableTransformer(BaseEstimator):
                 f"Columns {format_choices(absent)} were fitted but are not in the data. "
                 f"Available: {format_choices(data.columns)}."
             )
-        rng = _make_rng(self.random_state if random_state is None else random_state)
+        rng = make_rng(self.random_state if random_state is None else random_state)
         blocks = [c.encode(data[c.name].reset_index(drop=True), rng) for c in self._codecs]
         return np.concatenate(blocks, axis=1).astype(np.float32, copy=False)
 
@@ -1010,10 +284,10 @@ class TableTransformer(BaseEstimator):
     def categories(self, column: str) -> list[Any]:
         """The values of a discrete column's one-hot block, in block order (missing: None)."""
         codec = self._column_codec(column)
-        if not isinstance(codec, _DiscreteColumn):
+        if not isinstance(codec, DiscreteColumn):
             raise DataError(
                 f"Column {column!r} has no one-hot category block. Columns with one: "
-                f"{format_choices(c.name for c in self._codecs if isinstance(c, _DiscreteColumn))}."
+                f"{format_choices(c.name for c in self._codecs if isinstance(c, DiscreteColumn))}."
             )
         return list(codec.categories) + ([None] if codec.has_missing else [])
 
@@ -1058,7 +332,7 @@ class TableTransformer(BaseEstimator):
             )
         try:
             transformer = cls(**config["params"])
-            codecs = [_CODECS[c["codec"]].from_config(c, arrays) for c in config["columns"]]
+            codecs = [CODECS[c["codec"]].from_config(c, arrays) for c in config["columns"]]
             transformer._set_fitted(codecs, list(config["discrete_columns"]))
         except ModelFileError:
             raise

@@ -1,0 +1,208 @@
+"""The continuous-column codec: a scalar plus a one-hot of the mixture mode, numbers and times."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from fairsynth._columns import Column
+from fairsynth._mixture import Mixture, fit_mixture
+from fairsynth._values import dtype_from_json
+from fairsynth.exceptions import DataError
+
+_CHUNK_ROWS = 65_536  # bounds the (rows x modes) temporaries of the mode sampling
+_TIME_STEPS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
+_UNIT_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+class ContinuousColumn(Column):
+    """A scalar plus a one-hot of the mixture mode, plus a 2-wide [present, missing] block.
+
+    Values live in a modelled domain ``x``: the number itself, or for datetimes / timedeltas
+    the count of ``step`` units (a learned resolution: days, hours, ..., ns) since ``origin``.
+    The mixture is fitted to ``z = (x / scale - center) / spread`` (scale-free, overflow-safe).
+    """
+
+    codec = "continuous"
+    _ARRAYS = ("mean", "prec", "const", "valid", "mode_mean", "mode_std")
+
+    def __init__(
+        self, name: str, dtype: Any, has_missing: bool, stats: dict[str, Any], mixture: Mixture
+    ) -> None:
+        super().__init__(name, dtype)
+        self.has_missing, self.stats, self.mixture = has_missing, stats, mixture
+        self.kind = stats["kind"]
+
+    def layout(self) -> list[tuple[int, Literal["scalar", "onehot"]]]:
+        spans: list[tuple[int, Literal["scalar", "onehot"]]] = [
+            (1, "scalar"),
+            (len(self.mixture.mode_mean), "onehot"),
+        ]
+        return [*spans, (2, "onehot")] if self.has_missing else spans
+
+    @classmethod
+    def fit(
+        cls, name: str, series: pd.Series, rng: np.random.Generator, params: dict[str, Any]
+    ) -> ContinuousColumn:
+        kind, unit = _time_kind(series.dtype)
+        raw, missing = _numeric_values(series, name, kind, unit)
+        present = raw[~missing]
+        stats: dict[str, Any] = {"kind": kind, "unit": unit, "integer": False, "decimals": None}
+        if kind == "number":
+            stats.update(origin=0, step=1, integer=ptypes.is_integer_dtype(series.dtype))
+            if not stats["integer"]:
+                stats["decimals"] = _learn_decimals(present, series.dtype)
+            x = present.astype(np.float64)
+        else:
+            origin = int(present.min())
+            diffs = present.view(np.uint64) - np.uint64(origin & 0xFFFFFFFFFFFFFFFF)
+            step = _learn_step(diffs, unit)
+            stats.update(origin=origin, step=step)
+            x = (diffs // np.uint64(step)).astype(np.float64)
+        scale = float(np.abs(x).max())
+        center = float(np.mean(x / scale))
+        spread = float(np.std(x / scale)) or 1.0
+        stats.update(lo=float(x.min()), hi=float(x.max()), scale=scale, center=center)
+        stats["spread"] = spread
+        sample = x
+        if params["max_fit_rows"] is not None and len(x) > params["max_fit_rows"]:
+            sample = x[np.sort(rng.choice(len(x), params["max_fit_rows"], replace=False))]
+        z = (sample / scale - center) / spread
+        n_components = min(params["max_modes"], len(np.unique(z)))
+        mixture = fit_mixture(z, n_components, params["weight_threshold"])
+        mixture.add_tails((x / scale - center) / spread, params["max_modes"])
+        return cls(name, series.dtype, bool(missing.any()), stats, mixture)
+
+    def _domain(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        raw, missing = _numeric_values(series, self.name, self.kind, self.stats["unit"])
+        if missing.any() and not self.has_missing:
+            raise DataError(f"Column {self.name!r} has missing values but had none in fit.")
+        if self.kind == "number":
+            return np.where(missing, 0.0, raw.astype(np.float64)), missing
+        diffs = raw.view(np.uint64) - np.uint64(self.stats["origin"] & 0xFFFFFFFFFFFFFFFF)
+        return np.where(missing, 0.0, diffs.astype(np.float64) / self.stats["step"]), missing
+
+    def encode(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        x, missing = self._domain(series)
+        s = self.stats
+        z = np.where(missing, 0.0, (x / s["scale"] - s["center"]) / s["spread"])
+        uniform = rng.random(len(z))
+        block = np.zeros((len(z), self.width), dtype=np.float32)
+        n_modes = len(self.mixture.mode_mean)
+        for lo in range(0, len(z), _CHUNK_ROWS):
+            rows = np.arange(lo, min(lo + _CHUNK_ROWS, len(z)))
+            scalar, mode = self.mixture.encode(z[rows], uniform[rows])
+            block[rows, 0] = scalar
+            block[rows, 1 + mode] = 1.0
+        if self.has_missing:
+            block[np.arange(len(z)), 1 + n_modes + missing.astype(np.int64)] = 1.0
+        return block
+
+    def decode(self, block: np.ndarray) -> pd.Series:
+        s = self.stats
+        n_modes = len(self.mixture.mode_mean)
+        z = self.mixture.decode(block[:, 0], block[:, 1 : 1 + n_modes].argmax(axis=1))
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is clipped right after
+            x = np.clip((z * s["spread"] + s["center"]) * s["scale"], s["lo"], s["hi"])
+        missing = np.zeros(len(x), dtype=bool)
+        if self.has_missing:
+            missing = block[:, 1 + n_modes :].argmax(axis=1) == 1
+        if self.kind != "number":
+            return self._decode_time(x, missing)
+        if s["integer"]:
+            info = np.iinfo(np.dtype(getattr(self.dtype, "numpy_dtype", self.dtype)))
+            top = float(info.max)  # 2**63 for int64: not castable, so step below it
+            top = np.nextafter(top, -np.inf) if int(top) > info.max else top
+            x = np.clip(np.round(x), float(info.min), top)
+        elif s["decimals"] is not None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                rounded = np.round(x, s["decimals"])
+            x = np.where(np.isfinite(rounded), rounded, x)
+        x[missing] = np.nan
+        return pd.Series(x).astype(self.dtype)
+
+    def _decode_time(self, x: np.ndarray, missing: np.ndarray) -> pd.Series:
+        s = self.stats
+        ticks = np.round(x).astype(np.uint64) * np.uint64(s["step"])
+        ints = (ticks + np.uint64(s["origin"] & 0xFFFFFFFFFFFFFFFF)).view(np.int64)
+        ints[missing] = np.iinfo(np.int64).min  # NaT
+        code = "m8" if self.kind == "timedelta" else "M8"
+        out = pd.Series(ints.view(f"{code}[{s['unit']}]"))
+        if isinstance(self.dtype, pd.DatetimeTZDtype):
+            out = out.dt.tz_localize("UTC").dt.tz_convert(self.dtype.tz)
+        return out.astype(self.dtype)
+
+    def config(self, arrays: dict[str, np.ndarray], prefix: str) -> dict[str, Any]:
+        for key in self._ARRAYS:
+            arrays[f"{prefix}.{key}"] = np.asarray(getattr(self.mixture, key))
+        stats = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.stats.items()}
+        return {**super().config(arrays, prefix), "missing": self.has_missing, "stats": stats}
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any], arrays: dict[str, np.ndarray]) -> ContinuousColumn:
+        prefix = cfg["prefix"]
+        parts = {k: np.asarray(arrays[f"{prefix}.{k}"]) for k in cls._ARRAYS}
+        parts["valid"] = parts["valid"].astype(np.int64)
+        mixture = Mixture(**parts)
+        dtype = dtype_from_json(cfg["dtype"])
+        return cls(cfg["name"], dtype, bool(cfg["missing"]), dict(cfg["stats"]), mixture)
+
+
+def _time_kind(dtype: Any) -> tuple[str, str]:
+    """Return ``(kind, unit)``: "number", "datetime" or "timedelta", and the time unit."""
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return "datetime", str(dtype.unit)
+    if ptypes.is_datetime64_dtype(dtype):
+        return "datetime", np.datetime_data(dtype)[0]
+    if ptypes.is_timedelta64_dtype(dtype):
+        return "timedelta", np.datetime_data(dtype)[0]
+    return "number", ""
+
+
+def _numeric_values(
+    series: pd.Series, name: str, kind: str, unit: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (values, missing): float64 for numbers, int64 ticks of ``unit`` for times."""
+    if kind != "number":
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            series = series.dt.tz_convert(None)
+        code = "M8" if kind == "datetime" else "m8"
+        try:
+            ticks = series.to_numpy().astype(f"{code}[{unit}]")
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"Column {name!r} holds values that are not {kind}s.") from exc
+        return ticks.view(np.int64), np.isnat(ticks)
+    try:
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"Column {name!r} is continuous but holds non-numeric values.") from exc
+    if np.isinf(values).any():
+        raise DataError(
+            f"Column {name!r} holds infinite values ({int(np.isinf(values).sum())} rows); "
+            "replace them with missing values or finite numbers."
+        )
+    return values, np.isnan(values)
+
+
+def _learn_decimals(values: np.ndarray, dtype: Any) -> int | None:
+    """Fewest decimals (at most 15) that reproduce every value in its own float type."""
+    native = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+    target = values.astype(native)
+    with np.errstate(all="ignore"):
+        for decimals in range(16):
+            if np.array_equal(np.round(values, decimals).astype(native), target):
+                return decimals
+    return None
+
+
+def _learn_step(diffs: np.ndarray, unit: str) -> int:
+    """Coarsest of day, hour, minute, second, ms, us, ns dividing every time difference."""
+    for step_ns in _TIME_STEPS_NS:
+        if step_ns % _UNIT_NS[unit] == 0:
+            step = step_ns // _UNIT_NS[unit]
+            if not (diffs % np.uint64(step)).any():
+                return step
+    return 1

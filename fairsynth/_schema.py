@@ -1,0 +1,183 @@
+"""Table-level checks and the choice of a codec for each column of a table."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from fairsynth._columns import Column, DiscreteColumn, FixedColumn
+from fairsynth._continuous import ContinuousColumn
+from fairsynth._values import dtype_to_json, encode_value, na_marker_of
+from fairsynth.exceptions import DataError, ParameterError, format_choices
+
+_ID_MIN_ROWS = 20
+_NUMERIC_TEXT_SHARE = 0.9
+
+CODECS: dict[str, Any] = {
+    "fixed": FixedColumn,
+    "discrete": DiscreteColumn,
+    "continuous": ContinuousColumn,
+}
+
+
+def check_params(
+    max_modes: int, weight_threshold: float, max_fit_rows: int | None
+) -> dict[str, Any]:
+    """Validate the transformer's parameters; return them as plain ints and floats."""
+
+    def bad(name: str, value: Any, valid: str) -> ParameterError:
+        return ParameterError(f"{name}={value!r} is invalid; expected {valid}.")
+
+    if not isinstance(max_modes, numbers.Integral) or max_modes < 1:
+        raise bad("max_modes", max_modes, "an int >= 1")
+    if not isinstance(weight_threshold, numbers.Real) or not (0 <= weight_threshold < 1):
+        raise bad("weight_threshold", weight_threshold, "a number in [0, 1)")
+    rows = max_fit_rows
+    if rows is not None and (not isinstance(rows, numbers.Integral) or rows < 2):
+        raise bad("max_fit_rows", rows, "None or an int >= 2")
+    return {
+        "max_modes": int(max_modes),
+        "weight_threshold": float(weight_threshold),
+        "max_fit_rows": None if rows is None else int(rows),
+    }
+
+
+def check_frame(data: Any) -> pd.DataFrame:
+    """Return ``data`` if it is a non-empty DataFrame with distinct string column names."""
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"Expected a pandas DataFrame, got {type(data).__name__}.")
+    if data.shape[0] == 0 or data.shape[1] == 0:
+        raise DataError(f"The table is empty ({data.shape[0]} rows, {data.shape[1]} columns).")
+    duplicated = data.columns[data.columns.duplicated()].unique()
+    if len(duplicated):
+        raise DataError(f"Duplicate column names: {format_choices(duplicated)}.")
+    not_str = [c for c in data.columns if not isinstance(c, str)]
+    if not_str:
+        raise DataError(f"Column names must be strings; got {format_choices(not_str)}.")
+    return data
+
+
+def make_rng(random_state: Any) -> np.random.Generator:
+    """A local numpy Generator from an int, a Generator, a RandomState or ``None``."""
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    try:
+        return np.random.default_rng(random_state)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"random_state must be None, an int or a numpy Generator; got {random_state!r}."
+        ) from exc
+
+
+def resolve_discrete(
+    frame: pd.DataFrame, discrete_columns: Iterable[str] | None
+) -> tuple[set[str], bool]:
+    """Return the discrete columns and whether they were given (``False``: inferred)."""
+    available = list(frame.columns)
+    if discrete_columns is None:
+        discrete = set()
+        for name in available:
+            dtype = frame[name].dtype
+            if is_discrete_dtype(dtype):
+                discrete.add(name)
+            elif not is_continuous_dtype(dtype):
+                raise DataError(
+                    f"Column {name!r} has dtype {dtype}, which cannot be modelled; supported: "
+                    "numbers, booleans, text, categories, datetimes, timedeltas."
+                )
+        return discrete, False
+    if isinstance(discrete_columns, str):
+        raise ParameterError(
+            f"discrete_columns must be a list of column names, got the string "
+            f"{discrete_columns!r}; write [{discrete_columns!r}]."
+        )
+    given = list(discrete_columns)
+    unknown = [c for c in given if c not in frame.columns]
+    if unknown:
+        raise DataError(
+            f"discrete_columns names {format_choices(unknown)}, not in the data. "
+            f"Available: {format_choices(available)}."
+        )
+    for name in available:
+        if name not in given and not is_continuous_dtype(frame[name].dtype):
+            raise DataError(
+                f"Column {name!r} (dtype {frame[name].dtype}) is not numeric and not in "
+                "discrete_columns; add it to discrete_columns."
+            )
+    return set(given), True
+
+
+def is_discrete_dtype(dtype: Any) -> bool:
+    """Object, string, bool and category columns are inferred discrete."""
+    return (
+        ptypes.is_object_dtype(dtype)
+        or ptypes.is_string_dtype(dtype)
+        or ptypes.is_bool_dtype(dtype)
+        or isinstance(dtype, pd.CategoricalDtype)
+    )
+
+
+def is_continuous_dtype(dtype: Any) -> bool:
+    """Real numbers, datetimes and timedeltas can be modelled as continuous."""
+    number = ptypes.is_numeric_dtype(dtype) and not ptypes.is_complex_dtype(dtype)
+    return number or ptypes.is_datetime64_any_dtype(dtype) or ptypes.is_timedelta64_dtype(dtype)
+
+
+def fit_column(
+    name: str,
+    series: pd.Series,
+    discrete: bool,
+    explicit: bool,
+    rng: np.random.Generator,
+    params: dict[str, Any],
+) -> tuple[Column, str]:
+    """Return the codec for one column and, if it is not modelled, why."""
+    dtype = series.dtype
+    dtype_to_json(dtype, name)  # fail now, not at save time, on a dtype we cannot restore
+    try:
+        missing = series.isna()
+        n_distinct = series.nunique(dropna=True)
+    except TypeError as exc:
+        raise DataError(f"Column {name!r} holds unhashable values (lists, dicts?).") from exc
+    if missing.all():
+        return FixedColumn(name, dtype, na_marker_of(series), "missing"), "all missing"
+    if n_distinct == 1 and not missing.any():
+        value = series.iloc[0]
+        encode_value(value, name)  # fail now, not at save time, on unstorable values
+        return FixedColumn(name, dtype, "none", "constant", value=value), "constant"
+    if not discrete:
+        if n_distinct == 1:
+            return DiscreteColumn.fit(name, series), ""
+        return ContinuousColumn.fit(name, series, rng, params), ""
+    if not explicit:
+        _check_numeric_text(name, series)
+    id_like = not (ptypes.is_datetime64_any_dtype(dtype) or ptypes.is_timedelta64_dtype(dtype))
+    if id_like and len(series) >= _ID_MIN_ROWS and n_distinct == len(series):
+        return FixedColumn.for_ids(name, series), "an ID column (all values distinct)"
+    return DiscreteColumn.fit(name, series), ""
+
+
+def _check_numeric_text(name: str, series: pd.Series) -> None:
+    """Reject an inferred text column whose values are mostly, but not all, numbers."""
+    if isinstance(series.dtype, pd.CategoricalDtype) or ptypes.is_bool_dtype(series.dtype):
+        return
+    # factorize, not value_counts: pandas warns when value_counts infers an object index's type
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    if not len(uniques):
+        return
+    counts = pd.Series(np.bincount(codes[codes >= 0]), index=pd.Index(uniques, dtype=object))
+    counts = counts.sort_values(ascending=False, kind="stable")
+    parsed = pd.to_numeric(pd.Series(counts.index, dtype=object), errors="coerce")
+    bad = counts[parsed.isna().to_numpy()]
+    share = 1.0 - bad.sum() / counts.sum()
+    if _NUMERIC_TEXT_SHARE <= share < 1.0:
+        raise DataError(
+            f"Column {name!r} looks numeric ({share:.1%} of its values are numbers) but holds "
+            f"text: {format_choices(bad.index[:5])} ({int(bad.sum())} rows). Read these values "
+            "as missing, or list the column in discrete_columns to model it as categories."
+        )
