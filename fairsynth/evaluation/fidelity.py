@@ -1,0 +1,318 @@
+"""Fidelity: SDMetrics Quality, a real-versus-synthetic detection AUC, category coverage.
+
+Quality is SDMetrics 0.32's single-table ``QualityReport``: Column Shapes (KSComplement for
+numbers, TVComplement for categories) and Column Pair Trends, whose average counts only the
+pairs strongly related in the real data: \\|Pearson r\\| > 0.5 for two numeric columns, Cramér's
+V > 0.3 for any other pair. It is scored against the real training table and again against
+the real test table, since a generator that copies its training rows looks perfect on the
+first only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+import warnings
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from fairsynth.evaluation._encoding import MixedEncoder
+from fairsynth.evaluation._plotdata import association_data, distribution_data
+from fairsynth.evaluation._prepare import Issue, Prepared, limit_threads
+from fairsynth.evaluation._result import SectionResult, SummaryRow
+
+__all__ = [
+    "category_coverage",
+    "detection_auc",
+    "fidelity_section",
+    "quality_scores",
+]
+
+
+class _NoTorch(importlib.abc.MetaPathFinder):
+    """Make ``import torch`` fail while SDMetrics is imported.
+
+    SDMetrics imports torch at import time only for its Bayesian-network likelihood metric,
+    which this module never uses; loading torch would cost a second and hundreds of MB.
+    """
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname == "torch" or fullname.startswith("torch."):
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+        return None
+
+
+class _LazyTorch:
+    """Stands in for torch inside SDMetrics' Bayesian-network module; imports it on use."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(importlib.import_module("torch"), name)
+
+
+def _quality_report_class() -> Any:
+    """Import SDMetrics' single-table QualityReport without loading torch."""
+    guard = None if "torch" in sys.modules or "sdmetrics" in sys.modules else _NoTorch()
+    if guard is not None:
+        sys.meta_path.insert(0, guard)
+    try:
+        with warnings.catch_warnings():
+            # We use the single-table report on purpose: it is the protocol's pinned metric.
+            warnings.filterwarnings("ignore", "The single table quality", FutureWarning)
+            from sdmetrics.reports.single_table import QualityReport
+    finally:
+        if guard is not None:
+            sys.meta_path.remove(guard)
+    bayesian = sys.modules.get("sdmetrics.single_table.bayesian_network")
+    if bayesian is not None and getattr(bayesian, "torch", 0) is None:
+        if importlib.util.find_spec("torch") is not None:
+            bayesian.torch = _LazyTorch()  # type: ignore[attr-defined]  # metric stays usable
+    return QualityReport
+
+
+def quality_scores(
+    real: pd.DataFrame, synthetic: pd.DataFrame, numerical: Sequence[str] = ()
+) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame]:
+    """SDMetrics Quality, Column Shapes and Column Pair Trends of ``synthetic`` against ``real``.
+
+    Parameters
+    ----------
+    real, synthetic : DataFrame
+        Tables with the same columns; ``numerical`` ones are numbers, the rest categories.
+
+    Returns
+    -------
+    scores : dict
+        ``Quality``, ``Column Shapes``, ``Column Pair Trends`` (NaN when no pair of columns
+        meets the thresholds) and the thresholds themselves.
+    shapes, pairs : DataFrame
+        SDMetrics' per-column and per-pair details.
+    """
+    report_class = _quality_report_class()
+    metadata = {
+        "columns": {
+            c: {"sdtype": "numerical" if c in numerical else "categorical"} for c in real.columns
+        }
+    }
+    report = report_class()
+    report.num_rows_subsample = None  # SDMetrics would subsample through the global RNG
+    report.generate(real, synthetic, metadata, verbose=False)
+    properties = report.get_properties().set_index("Property")["Score"]
+    scores = {
+        "Quality": float(report.get_score()),
+        "Column Shapes": float(properties["Column Shapes"]),
+        "Column Pair Trends": float(properties["Column Pair Trends"]),
+        "real_correlation_threshold": float(report.real_correlation_threshold),
+        "real_association_threshold": float(report.real_association_threshold),
+    }
+    return scores, report.get_details("Column Shapes"), report.get_details("Column Pair Trends")
+
+
+def detection_auc(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    categorical: Sequence[str],
+    numerical: Sequence[str],
+    *,
+    max_rows: int = 5000,
+    random_state: int = 0,
+    n_threads: int | None = 1,
+) -> tuple[float, int]:
+    """Cross-validated ROC AUC of a classifier told to separate real rows from synthetic ones.
+
+    Up to ``max_rows`` rows are drawn from each table (as many from both), encoded as in
+    :class:`MixedEncoder`, and scored by 3-fold out-of-fold predictions of a
+    ``HistGradientBoostingClassifier``. 0.5 means indistinguishable, 1.0 fully separable.
+    ``n_threads`` caps the threads while fitting (see :func:`evaluate`).
+
+    Returns
+    -------
+    auc : float
+    rows : int
+        Rows drawn from each table.
+    """
+    rng = np.random.default_rng(random_state)
+    n = int(min(max_rows, len(real), len(synthetic)))
+    if n < 6:
+        return np.nan, n
+    real_rows = real.iloc[rng.choice(len(real), n, replace=False)]
+    fake_rows = synthetic.iloc[rng.choice(len(synthetic), n, replace=False)]
+    encoder = MixedEncoder(categorical, numerical).fit(real)
+    x = np.vstack([encoder.transform(real_rows), encoder.transform(fake_rows)])
+    y = np.r_[np.zeros(n, dtype=int), np.ones(n, dtype=int)]
+    scores = np.zeros(2 * n)
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=random_state)
+    with limit_threads(n_threads):
+        for train, test in folds.split(x, y):
+            model = HistGradientBoostingClassifier(random_state=random_state)
+            model.fit(x[train], y[train])
+            scores[test] = model.predict_proba(x[test])[:, 1]
+    return float(roc_auc_score(y, scores)), n
+
+
+def category_coverage(
+    real: pd.DataFrame, synthetic: pd.DataFrame, categorical: Sequence[str]
+) -> pd.DataFrame:
+    """Per categorical column, the share of the real categories that the synthetic table has.
+
+    Also lists up to five missing categories and counts synthetic values never seen in the
+    real table (invalid values).
+    """
+    rows = []
+    for column in categorical:
+        if column not in synthetic.columns:
+            continue
+        seen = set(real[column].unique())
+        made = set(synthetic[column].unique())
+        missing = sorted(seen - made)
+        rows.append(
+            {
+                "column": column,
+                "n_real_categories": len(seen),
+                "n_covered": len(seen & made),
+                "coverage": len(seen & made) / len(seen),
+                "missing_categories": ", ".join(missing[:5]) + (", …" if len(missing) > 5 else ""),
+                "n_unseen_values": int((~synthetic[column].isin(seen)).sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _quality_rows(
+    prepared: Prepared, columns: list[str], numerical: list[str], with_reference: bool
+) -> tuple[list[dict[str, Any]], dict[str, pd.DataFrame]]:
+    """Quality against each real table; the reference scores the other real table instead."""
+    real = {"real_train": prepared.train[columns]}
+    if prepared.test is not None:
+        real["real_test"] = prepared.test[columns]
+    rows, details = [], {}
+    for name, frame in real.items():
+        scores, shapes, pairs = quality_scores(frame, prepared.synthetic[columns], numerical)
+        other = [n for n in real if n != name]
+        reference = dict.fromkeys(scores, np.nan)
+        if other and with_reference:
+            reference = quality_scores(frame, real[other[0]], numerical)[0]
+        meets = pairs["Meets Threshold?"].astype("boolean").fillna(False) if len(pairs) else []
+        note = (
+            f"mean over the {int(np.sum(meets))} of {len(pairs)} pairs related in {name}: "
+            f"|Pearson r| > {scores['real_correlation_threshold']:g} (two numeric columns), "
+            f"Cramér's V > {scores['real_association_threshold']:g} (other pairs)"
+        )
+        for metric in ("Quality", "Column Shapes", "Column Pair Trends"):
+            rows.append(
+                {
+                    "metric": metric,
+                    "against": name,
+                    "value": scores[metric],
+                    "reference": reference[metric],
+                    "note": note if metric == "Column Pair Trends" else "",
+                }
+            )
+        details[f"shapes:{name}"] = shapes.rename(columns={"Score": name})
+        details[f"pairs:{name}"] = pairs
+    return rows, details
+
+
+def fidelity_section(
+    prepared: Prepared, *, detection_rows: int, seed: int, reference: bool = True
+) -> SectionResult:
+    """Tables ``fidelity``, ``column_shapes``, ``column_pair_trends`` and ``coverage``.
+
+    With ``reference``, every row also has the same figure for the other real table (the real
+    test table scored as if it were synthetic): what genuinely fresh real data scores.
+    """
+    result = SectionResult()
+    columns = list(prepared.synthetic.columns)
+    numerical = [c for c in prepared.numerical if c in columns]
+    categorical = [c for c in prepared.categorical if c in columns]
+    rows, details = _quality_rows(prepared, columns, numerical, reference)
+    auc, n = detection_auc(
+        prepared.train,
+        prepared.synthetic,
+        categorical,
+        numerical,
+        max_rows=detection_rows,
+        random_state=seed,
+        n_threads=None,  # evaluate() has set the cap already
+    )
+    reference_auc = np.nan
+    if prepared.test is not None and reference:
+        reference_auc = detection_auc(
+            prepared.train,
+            prepared.test[columns],
+            categorical,
+            numerical,
+            max_rows=detection_rows,
+            random_state=seed,
+            n_threads=None,
+        )[0]
+    note = f"HistGB, 3-fold, {n} rows drawn from each table; 0.5 = indistinguishable"
+    if auc < 0.5:
+        # Rows present in both tables carry both labels, so out-of-fold guesses flip: a
+        # sign of copies (see privacy), not of a table better than real data.
+        note += f"; raw AUC {auc:.3f} shown as 0.5 (chance, or rows shared with real_train)"
+        auc = 0.5
+    rows.append(
+        {
+            "metric": "Detection AUC",
+            "against": "real_train",
+            "value": auc,
+            "reference": reference_auc,
+            "note": note,
+        }
+    )
+    coverage = category_coverage(prepared.train, prepared.synthetic, categorical)
+    if len(coverage):
+        coverage_test = np.nan
+        if prepared.test is not None:
+            held_out = category_coverage(prepared.train, prepared.test, categorical)
+            coverage["coverage_real_test"] = held_out["coverage"].to_numpy()
+            coverage_test = float(held_out["coverage"].mean())
+        rows.append(
+            {
+                "metric": "Category coverage",
+                "against": "real_train",
+                "value": float(coverage["coverage"].mean()),
+                "reference": coverage_test,
+                "note": f"mean over {len(coverage)} categorical columns",
+            }
+        )
+        result.tables["coverage"] = coverage
+    else:
+        result.issues.append(Issue("fidelity", "Category coverage", "no categorical columns"))
+    table = pd.DataFrame(rows)
+    result.tables["fidelity"] = table
+    shapes = details["shapes:real_train"]
+    if "shapes:real_test" in details:
+        shapes = shapes.merge(details["shapes:real_test"], on=["Column", "Metric"], how="left")
+    result.tables["column_shapes"] = shapes.rename(columns={"Column": "column", "Metric": "metric"})
+    result.tables["column_pair_trends"] = details["pairs:real_train"]
+    result.plot_data["distributions"] = distribution_data(prepared)
+    result.plot_data["associations"] = association_data(prepared)
+    for _, row in table.iterrows():
+        if row["metric"] in ("Quality", "Detection AUC", "Category coverage"):
+            direction: Literal["higher", "lower"] = (
+                "lower" if row["metric"] == "Detection AUC" else "higher"
+            )
+            result.summary.append(
+                SummaryRow(
+                    "fidelity",
+                    f"{row['metric']} (vs {row['against']})",
+                    row["value"],
+                    row["reference"],
+                    direction,
+                    row["note"] if row["metric"] == "Detection AUC" else "",
+                )
+            )
+    return result
