@@ -121,3 +121,13 @@ def test_console_entry_point_prints_one_line_no_traceback(tmp_path: Path) -> Non
         [sys.executable, "-m", "fairsynth", "fit"], capture_output=True, text=True, timeout=120
     )
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
+
+
+def test_demo_runs_end_to_end_with_one_epoch(tmp_path: Path) -> None:
+    out = tmp_path / "adult_synthetic.csv"
+    result = runner.invoke(app, ["demo", "-o", str(out), "--epochs", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    synth = pd.read_csv(out)
+    assert len(synth) == 30_162
+    assert "income rate '>50K' | sex=Female" in result.output
+    assert "rows/s" in result.output
