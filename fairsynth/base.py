@@ -8,6 +8,7 @@ The fit loop, time budget, callbacks, seeding, sampling in chunks and save/load 
 
 from __future__ import annotations
 
+import importlib
 import time
 import warnings
 from collections.abc import Iterator
@@ -17,18 +18,43 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import torch
+from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from torch import nn
 
 from fairsynth.callbacks import Callback, ProgressBar
-from fairsynth.exceptions import DataError, ModelFileError, NotFittedError, ParameterError
-from fairsynth.modelfile import ModelContents, read_model_file, write_model_file
+from fairsynth.checkpoint import Checkpoint, InterruptFlag, defer_interrupts
+from fairsynth.exceptions import (
+    DataError,
+    ModelFileError,
+    NotFittedError,
+    ParameterError,
+    format_choices,
+)
+from fairsynth.io import available_memory
+from fairsynth.modelfile import (
+    ModelContents,
+    check_names,
+    plain_params,
+    read_model_file,
+    write_model_file,
+)
 from fairsynth.transform import TableTransformer
 
 __all__ = ["BaseSynthesizer", "resolve_device"]
 
 _REGISTRY: dict[str, type[BaseSynthesizer]] = {}
+# Where each synthesizer class is defined, so that ``load`` in a fresh process (the CLI) finds
+# it. An explicit list: a model file can only name one of these, never make us import a module.
+_MODULES = {
+    "PTGANSynthesizer": "fairsynth.synthesizer",
+    "GANTKSynthesizer": "fairsynth.gantk",
+    "FairPTGANSynthesizer": "fairsynth.fair",
+}
+# A sampled chunk holds at most this many matrix cells (float32, then a float64 copy while
+# decoding): about 200 MB, so a table with thousands of categories still streams in bounded memory.
+_MAX_CHUNK_CELLS = 2**24
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -57,6 +83,19 @@ def check_n_samples(n_samples: object) -> int:
     return int(n_samples)
 
 
+def draw_seed(random_state: Any) -> int:
+    """A torch seed from None, an int, a numpy RandomState or a numpy Generator."""
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(np.iinfo(np.int32).max))
+    try:
+        return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    except ValueError:
+        raise ParameterError(
+            f"random_state must be None, an int, a numpy RandomState or Generator; "
+            f"got {random_state!r}."
+        ) from None
+
+
 class BaseSynthesizer(BaseEstimator):
     """Shared machinery of the synthesizers (not used directly)."""
 
@@ -68,6 +107,14 @@ class BaseSynthesizer(BaseEstimator):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.__name__] = cls
+
+    def __sklearn_tags__(self) -> Any:
+        # Missing values, text and categories are data to imitate, not errors (scikit-learn ≥ 1.6).
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
 
     # ----------------------------------------------------------------- steps for subclasses
     def _check_params(self) -> None:
@@ -107,9 +154,16 @@ class BaseSynthesizer(BaseEstimator):
         self._check_common_params()
         self._check_params()
         data = self._validate_table(X)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
         self.device_ = resolve_device(self.device)
+        self._active_callbacks = callbacks = self._collect_callbacks()
+        checkpoint = next((cb for cb in callbacks if isinstance(cb, Checkpoint)), None)
+        self._active_checkpoint = checkpoint
+        seed = checkpoint.prepare(self, data) if checkpoint is not None else None
+        if seed is None:
+            seed = draw_seed(self.random_state)
+        self._fit_seed = seed
+        self.n_features_in_ = data.shape[1]
+        self.feature_names_in_ = np.asarray(data.columns, dtype=object)
         devices = [self.device_] if self.device_.type == "cuda" else []
         started = time.perf_counter()
         with torch.random.fork_rng(devices=devices, device_type=self.device_.type):
@@ -120,10 +174,22 @@ class BaseSynthesizer(BaseEstimator):
             tensor = torch.as_tensor(matrix, dtype=torch.float32, device=self.device_)
             self._build(tensor)
             self._run_epochs(tensor, started)
-        self.fit_time_ = time.perf_counter() - started
-        self.n_features_in_ = data.shape[1]
-        self.feature_names_in_ = np.asarray(data.columns, dtype=object)
         return self
+
+    def _collect_callbacks(self) -> list[Callback]:
+        """The user's callbacks, a progress bar if verbose, a Checkpoint if checkpoint_dir."""
+        callbacks: list[Callback] = list(self.callbacks or [])
+        if self.verbose:
+            callbacks.insert(0, ProgressBar(self.time_budget))
+        # checkpoint_dir is a parameter of the synthesizers that offer it
+        directory = getattr(self, "checkpoint_dir", None)
+        if directory is not None:
+            callbacks.append(Checkpoint(directory))
+        if sum(isinstance(cb, Checkpoint) for cb in callbacks) > 1:
+            raise ParameterError(
+                "Give one checkpoint: checkpoint_dir or one Checkpoint in callbacks, not both."
+            )
+        return callbacks
 
     def _make_transformer(self, seed: int) -> TableTransformer:
         return TableTransformer(discrete_columns=self.discrete_columns, random_state=seed)
@@ -140,57 +206,114 @@ class BaseSynthesizer(BaseEstimator):
             raise ParameterError(f"batch_size must be an integer ≥ 2, got {self.batch_size!r}.")
 
     def _validate_table(self, X: Any) -> pd.DataFrame:
+        if sparse.issparse(X):
+            raise DataError(
+                f"Sparse input ({type(X).__name__}) is not supported; pass a DataFrame "
+                "(pandas.DataFrame.sparse.from_spmatrix(X).sparse.to_dense())."
+            )
         if isinstance(X, np.ndarray):
             if X.ndim != 2:
                 raise DataError(f"Expected a 2-D table, got an array of shape {X.shape}.")
             X = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
         if not isinstance(X, pd.DataFrame):
             raise DataError(f"Expected a pandas DataFrame, got {type(X).__name__}.")
-        if X.shape[1] == 0:
-            raise DataError("The table has no columns.")
+        complex_columns = [c for c, t in X.dtypes.items() if pd.api.types.is_complex_dtype(t)]
+        if complex_columns:
+            raise DataError(
+                f"Complex data not supported (columns {format_choices(complex_columns)})."
+            )
+        if X.shape[1] == 0:  # the wording of scikit-learn's check_array, which its checks expect
+            raise DataError(
+                f"The table has no columns: 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+                "is required."
+            )
         if len(X) < self._min_rows:
             raise DataError(
-                f"The table has {len(X)} row(s); {type(self).__name__} needs at least "
-                f"{self._min_rows} to learn from."
+                f"The table has {len(X)} row(s) (n_samples = {len(X)}); {type(self).__name__} "
+                f"needs at least {self._min_rows} to learn from."
             )
         return X
 
     def _run_epochs(self, data: torch.Tensor, started: float) -> None:
-        callbacks: list[Callback] = list(self.callbacks or [])
-        if self.verbose:
-            callbacks.insert(0, ProgressBar(self.time_budget))
-        steps_per_epoch = max(1, len(data) // self.batch_size)
+        """Train (after a checkpoint's epochs) until epochs, time budget, a callback or Ctrl-C.
+
+        Ctrl-C stops after the step in progress (see
+        :func:`~fairsynth.checkpoint.defer_interrupts`), so the model kept is the one after the
+        last completed step. A second Ctrl-C inside a step aborts: KeyboardInterrupt propagates
+        and the half-updated model is left unfitted.
+        """
+        callbacks, checkpoint = self._active_callbacks, self._active_checkpoint
         self.history_: list[dict[str, float]] = []
-        self.stopped_reason_ = "epochs"
+        if checkpoint is not None:
+            self.history_ = checkpoint.restore(self)
+            self.checkpoint_path_, self.resumed_epochs_ = checkpoint.path, len(self.history_)
+        if self.history_:  # the time budget counts the time spent before the checkpoint
+            started = time.perf_counter() - float(self.history_[-1]["time"])
+        self.stopped_reason_ = "running"
         for callback in callbacks:
             callback.on_fit_start(self, self.epochs)
+        self._in_step = False
         try:
-            epoch = 0
-            while self.epochs is None or epoch < self.epochs:
-                sums: dict[str, torch.Tensor] = {}
-                steps = 0
-                for _ in range(steps_per_epoch):
-                    for key, value in self._train_step(data).items():
-                        sums[key] = sums[key] + value if key in sums else value
-                    steps += 1
-                    if self._out_of_time(started):
-                        break
-                record = {"epoch": epoch, "steps": steps, "time": time.perf_counter() - started}
-                record.update({k: float(v) / steps for k, v in sums.items()})
-                self.history_.append(record)
-                epoch += 1
-                if any([cb.on_epoch_end(self, record) for cb in callbacks]):
-                    self.stopped_reason_ = "callback"
-                    break
-                if self._out_of_time(started):
-                    self.stopped_reason_ = "time_budget"
-                    break
+            with defer_interrupts() as interrupt:
+                self._loop(data, started, callbacks, interrupt)
         except KeyboardInterrupt:
+            if self._in_step:
+                self.stopped_reason_ = "aborted"
+                del self.transformer_  # not fitted: the networks may be half-updated
+                raise
             self.stopped_reason_ = "interrupted"
-            warnings.warn("Training interrupted; keeping the model as it is.", stacklevel=3)
         finally:
+            self.fit_time_ = time.perf_counter() - started
             for callback in callbacks:
                 callback.on_fit_end(self)
+            self._active_callbacks, self._active_checkpoint = [], None  # keep no progress bar
+        if self.stopped_reason_ == "interrupted":
+            warnings.warn(
+                f"Training interrupted after {len(self.history_)} epoch(s); keeping the model "
+                "of the last completed step.",
+                stacklevel=3,
+            )
+
+    def _loop(
+        self,
+        data: torch.Tensor,
+        started: float,
+        callbacks: list[Callback],
+        interrupt: InterruptFlag,
+    ) -> None:
+        steps_per_epoch = max(1, len(data) // self.batch_size)
+        epoch = len(self.history_)
+        if epoch and self._out_of_time(started):  # resumed after the budget was spent
+            self.stopped_reason_ = "time_budget"
+            return
+        while self.epochs is None or epoch < self.epochs:
+            sums: dict[str, torch.Tensor] = {}
+            steps = 0
+            for _ in range(steps_per_epoch):
+                self._in_step = True
+                for key, value in self._train_step(data).items():
+                    sums[key] = sums[key] + value if key in sums else value
+                self._in_step = False
+                steps += 1
+                if interrupt.requested or self._out_of_time(started):
+                    break
+            record = {"epoch": epoch, "steps": steps, "time": time.perf_counter() - started}
+            record.update({k: float(v) / steps for k, v in sums.items()})
+            self.history_.append(record)
+            self.fit_time_ = record["time"]
+            epoch += 1
+            if interrupt.requested:
+                self.stopped_reason_ = "interrupted"
+            stop = any([cb.on_epoch_end(self, record) for cb in callbacks])
+            if interrupt.requested:
+                return
+            if stop:
+                self.stopped_reason_ = "callback"
+                return
+            if self._out_of_time(started):
+                self.stopped_reason_ = "time_budget"
+                return
+        self.stopped_reason_ = "epochs"
 
     def _out_of_time(self, started: float) -> bool:
         return self.time_budget is not None and time.perf_counter() - started >= self.time_budget
@@ -208,11 +331,14 @@ class BaseSynthesizer(BaseEstimator):
         """Yield ``n_samples`` synthetic rows in chunks of at most ``chunk_size`` rows.
 
         Memory stays bounded by the chunk size, so any number of rows can be streamed to disk.
+        A chunk also holds at most 2**24 cells of the transformed matrix, so a table with
+        thousands of categories gets chunks of fewer rows.
         """
         self._check_fitted()
         total = check_n_samples(n_samples)
         chunk = check_n_samples(chunk_size or self.sample_batch_size)
-        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        chunk = min(chunk, max(1, _MAX_CHUNK_CELLS // max(1, self.transformer_.output_dim_)))
+        seed = draw_seed(random_state)
         generator = torch.Generator(device=self.device_).manual_seed(seed)
         networks = [getattr(self, name) for name in self._network_names]
         modes = [net.training for net in networks]
@@ -244,8 +370,18 @@ class BaseSynthesizer(BaseEstimator):
         -------
         pandas.DataFrame
             The same columns, in the same order and with the same dtypes as the training table.
+
+        Raises
+        ------
+        ParameterError
+            If ``n_samples`` is not a positive integer, or the rows would not fit in the memory
+            available (estimated from the first chunk): stream them with :meth:`iter_samples`.
         """
-        chunks = list(self.iter_samples(n_samples, random_state=random_state))
+        chunks: list[pd.DataFrame] = []
+        for chunk in self.iter_samples(n_samples, random_state=random_state):
+            if not chunks:
+                _check_sample_memory(int(n_samples), chunk)
+            chunks.append(chunk)
         return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
     # ------------------------------------------------------------------------ model files
@@ -263,17 +399,22 @@ class BaseSynthesizer(BaseEstimator):
         from fairsynth import __version__
 
         self._check_fitted()
-        params = {k: v for k, v in self.get_params(deep=False).items() if k != "callbacks"}
-        params = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+        return write_model_file(path, self._model_contents(), __version__)
+
+    def _model_contents(self) -> ModelContents:
+        """The fitted model as plain data (parameters, fitted attributes, transform, weights)."""
+        params = plain_params(
+            {k: v for k, v in self.get_params(deep=False).items() if k != "callbacks"}
+        )
         weights = {
             f"{name}.{key}": value
             for name in self._network_names
             for key, value in getattr(self, name).state_dict().items()
         }
         config, arrays = self.transformer_.get_state()
-        contents = ModelContents(type(self).__name__, params, self._fitted_state(), config, arrays,
-                                 weights)  # fmt: skip
-        return write_model_file(path, contents, __version__)
+        return ModelContents(
+            type(self).__name__, params, self._fitted_state(), config, arrays, weights
+        )
 
     @classmethod
     def load(cls, path: str | Path, *, device: str = "auto") -> BaseSynthesizer:
@@ -287,11 +428,15 @@ class BaseSynthesizer(BaseEstimator):
             Where to put the networks ('auto' uses CUDA when present).
         """
         contents = read_model_file(path)
+        if contents.class_name not in _REGISTRY and contents.class_name in _MODULES:
+            importlib.import_module(_MODULES[contents.class_name])
         target = _REGISTRY.get(contents.class_name)
         if target is None or not issubclass(target, cls):
             raise ModelFileError(
                 f"'{path}' holds a {contents.class_name}, which {cls.__name__}.load cannot read."
             )
+        reserved = {"transformer_", "device_", *target._network_names, *dir(target)}
+        check_names(path, contents, target._get_param_names(), reserved)
         params = dict(contents.params)
         params["device"] = device
         model = target(**params)
@@ -301,18 +446,35 @@ class BaseSynthesizer(BaseEstimator):
         )
         for key, value in contents.fitted.items():
             setattr(model, key, value)
-        model.feature_names_in_ = np.asarray(model.feature_names_in_, dtype=object)
-        width = model.transformer_.output_dim_
-        model._build(torch.zeros((2, width), device=model.device_))
-        for name in model._network_names:
-            prefix = f"{name}."
-            state = {
-                k[len(prefix) :]: v for k, v in contents.weights.items() if k.startswith(prefix)
-            }
-            network: nn.Module = getattr(model, name)
-            try:
+        try:
+            model.feature_names_in_ = np.asarray(model.feature_names_in_, dtype=object)
+            width = model.transformer_.output_dim_
+            model._build(torch.zeros((2, width), device=model.device_))
+            for name in model._network_names:
+                prefix = f"{name}."
+                state = {
+                    k[len(prefix) :]: v for k, v in contents.weights.items() if k.startswith(prefix)
+                }
+                network: nn.Module = getattr(model, name)
                 network.load_state_dict(state)
-            except RuntimeError as exc:
-                raise ModelFileError(f"'{path}': weights of {name} do not fit: {exc}") from None
-            network.to(model.device_)
+                network.to(model.device_)
+        except (AttributeError, TypeError, ValueError, RuntimeError) as exc:
+            message = " ".join(str(exc).split())[:300]
+            raise ModelFileError(f"'{path}': the model cannot be rebuilt: {message}") from None
         return model
+
+
+def _check_sample_memory(n_samples: int, first: pd.DataFrame) -> None:
+    """Refuse an in-memory sample that would not fit in the available memory."""
+    available = available_memory()
+    if available is None or n_samples <= len(first):
+        return
+    per_row = float(first.memory_usage(deep=True, index=False).sum()) / max(1, len(first))
+    needed = 2 * per_row * n_samples  # the chunks, then their concatenation
+    if needed > available:
+        raise ParameterError(
+            f"n_samples={n_samples:,} would need about {needed / 1e9:,.1f} GB of memory "
+            f"({per_row:,.0f} bytes a row, twice while joining chunks); about "
+            f"{available / 1e9:,.1f} GB is available. Draw fewer rows, or stream them to a file "
+            "with iter_samples or `fairsynth sample -n N -o out.csv`."
+        )

@@ -113,8 +113,15 @@ def fit(
     seed: int | None = typer.Option(None, help="Random seed for a reproducible fit."),
     device: str | None = typer.Option(None, help="auto, cpu, cuda or cuda:N [auto]."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    checkpoint_dir: Path | None = typer.Option(
+        None, help="Folder for checkpoints; rerunning the same fit resumes from it."
+    ),
+    checkpoint_every: int | None = typer.Option(
+        None, help="With --checkpoint-dir: write every N epochs [once a minute]."
+    ),
 ) -> None:
-    """Fit a synthesizer on a table and save it."""
+    """Fit a synthesizer on a table and save it (Ctrl-C stops and saves the model so far)."""
+    from fairsynth.checkpoint import Checkpoint
     from fairsynth.io import check_output_path, read_table
 
     check_output_path(output, inputs=(data,))
@@ -124,11 +131,22 @@ def fit(
         discrete_columns=_split_names(discrete), epochs=epochs, time_budget=time_budget,
         random_state=seed, device=device,
     )  # fmt: skip
+    if checkpoint_every is not None and checkpoint_dir is None:
+        fail("--checkpoint-every needs --checkpoint-dir.")
+    if checkpoint_dir is not None:
+        every: dict[str, Any] = {}  # default: once a minute
+        if checkpoint_every is not None:
+            every = {"every_epochs": checkpoint_every, "every_seconds": None}
+        params["callbacks"] = [Checkpoint(checkpoint_dir, **every)]
     synthesizer = cls(verbose=not quiet, **params).fit(table)
     synthesizer.save(output)
+    resumed = getattr(synthesizer, "resumed_epochs_", 0)
+    note = f" (resumed after epoch {resumed} of {synthesizer.checkpoint_path_})" if resumed else ""
+    if synthesizer.stopped_reason_ == "interrupted":
+        note += f" (interrupted after {len(synthesizer.history_)} epochs)"
     typer.echo(
         f"Fitted {cls.__name__} on {len(table):,} rows × {table.shape[1]} columns in "
-        f"{synthesizer.fit_time_:.1f} s; saved to {output}"
+        f"{synthesizer.fit_time_:.1f} s{note}; saved to {output}"
     )
 
 
@@ -139,7 +157,9 @@ def sample(
     n: int = typer.Option(..., "--n", "-n", help="Number of rows to generate."),
     output: Path = typer.Option(..., "--output", "-o", help="CSV (or .parquet) file to write."),
     seed: int | None = typer.Option(None, help="Random seed for reproducible rows."),
-    chunk_size: int = typer.Option(100_000, help="Rows generated and written at a time."),
+    chunk_size: int = typer.Option(
+        20_000, help="Rows generated and written at a time (memory grows with it)."
+    ),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
 ) -> None:
     """Generate rows from a saved model, streamed to a file in chunks."""
@@ -240,3 +260,62 @@ def evaluate(
         else:
             report.to_html(path)
         typer.echo(f"Wrote {path}")
+
+
+@app.command()
+@handles_errors
+def frontier(
+    model_file: Path = typer.Argument(..., help="FairPTGANSynthesizer model file."),
+    test: Path = typer.Option(..., "--test", help="Real held-out table to score models on."),
+    train: Path | None = typer.Option(
+        None, "--train", help="Real training table: adds TRTR and ExponentiatedGradient."
+    ),
+    output: Path = typer.Option(Path("frontier.png"), "--output", "-o", help="Picture to write."),
+    table: Path | None = typer.Option(None, "--table", help="CSV of the frontier's rows."),
+    fairness: list[str] | None = typer.Option(
+        None, "--fairness", "-f", help="λ values (repeat, or comma-separated) [0 to 2.5]."
+    ),
+    by: list[str] | None = typer.Option(None, "--by", help="Sensitive column(s) the knob acts on."),
+    sensitive_feature: str | None = typer.Option(
+        None, help="both, included or excluded: do the models see the sensitive columns [both]."
+    ),
+    seed: int = typer.Option(0, help="Random seed of the samples and the models."),
+    target_dp: float | None = typer.Option(
+        None, help="Also find the λ where HistGB's DP meets this (measured on --train)."
+    ),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+) -> None:
+    """Sweep a fair model's knob λ: AUC against DP and EO on real data, as a picture and a table."""
+    from fairsynth.base import BaseSynthesizer
+    from fairsynth.frontier import calibrate_fairness, fairness_frontier, plot_frontier
+    from fairsynth.io import check_output_path, read_table, write_table
+
+    inputs = (model_file, test) + (() if train is None else (train,))
+    for path in (output, table):
+        if path is not None:
+            check_output_path(path, inputs=inputs)
+    if target_dp is not None and train is None:
+        fail("--target-dp calibrates on the real training rows: give --train too.")
+    try:
+        values = [float(v) for v in _split_names(fairness) or []]
+    except ValueError:
+        fail(f"--fairness takes numbers, got {fairness!r}.")
+    model = BaseSynthesizer.load(model_file, device=device)
+    real_test = read_table(test)
+    real_train = None if train is None else read_table(train)
+    options = _given(
+        fairness=values or None, by=_split_names(by), sensitive_feature=sensitive_feature
+    )
+    rows = fairness_frontier(model, real_test, real_train=real_train, seeds=(seed,), **options)
+    plot_frontier(rows, output)
+    shown = rows[rows["attribute"] == rows["by"]].drop(columns=["by", "f1", "macro_f1"])
+    typer.echo(shown.to_string(index=False, float_format="{:.3f}".format, na_rep="-"))
+    typer.echo(f"Wrote {output}")
+    if table is not None:
+        write_table(rows, table)
+        typer.echo(f"Wrote {table}")
+    if target_dp is not None and real_train is not None:
+        found = calibrate_fairness(
+            model, real_train, target_dp, by=options.get("by"), random_state=seed
+        )
+        typer.echo(f"Calibrated on --train: {found}")

@@ -7,10 +7,14 @@ Layout (format version 1)::
     transform.json        the table transform's configuration (plain JSON)
     transform.safetensors its arrays
     weights.safetensors   the networks' tensors, keys prefixed by the network's name
+    training.json         (checkpoints only) epoch, seed, optimiser settings: plain JSON
+    training.safetensors  (checkpoints only) optimiser moments and random-generator states
 
 Nothing is unpickled: JSON and safetensors only carry data, so a crafted file cannot execute
 code when loaded. Every member is checked against the manifest's checksum, so a truncated or
-altered file is refused with :class:`~fairsynth.exceptions.ModelFileError`.
+altered file is refused with :class:`~fairsynth.exceptions.ModelFileError`. The two
+``training.*`` members are optional (a reader that does not know them still loads the model), so
+a checkpoint is also an ordinary model file.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ import hashlib
 import json
 import os
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.numpy import load as load_numpy
 from safetensors.numpy import save as save_numpy
 from safetensors.torch import load as load_torch
@@ -33,11 +39,20 @@ from safetensors.torch import save as save_torch
 from fairsynth.exceptions import ModelFileError
 from fairsynth.io import atomic_output
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "ModelContents", "read_model_file", "write_model_file"]
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "ModelContents",
+    "check_names",
+    "plain_params",
+    "read_model_file",
+    "write_model_file",
+]
 
 FORMAT_NAME = "fairsynth-model"
 FORMAT_VERSION = 1
 _MEMBERS = ("transform.json", "transform.safetensors", "weights.safetensors")
+_TRAINING_MEMBERS = ("training.json", "training.safetensors")
 
 
 @dataclass
@@ -51,6 +66,8 @@ class ModelContents:
     transform_arrays: dict[str, np.ndarray]
     weights: dict[str, torch.Tensor]
     fairsynth_version: str = ""
+    training: dict[str, Any] | None = None  # checkpoints only: state to resume a fit
+    training_tensors: dict[str, torch.Tensor] | None = None
 
 
 def write_model_file(path: str | os.PathLike[str], contents: ModelContents, version: str) -> Path:
@@ -64,6 +81,12 @@ def write_model_file(path: str | os.PathLike[str], contents: ModelContents, vers
             {k: v.detach().cpu().contiguous() for k, v in contents.weights.items()}
         ),
     }
+    if contents.training is not None:
+        blobs["training.json"] = json.dumps(contents.training).encode("utf-8")
+        tensors = contents.training_tensors or {}
+        blobs["training.safetensors"] = save_torch(
+            {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+        )
     manifest = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -79,6 +102,53 @@ def write_model_file(path: str | os.PathLike[str], contents: ModelContents, vers
         for name, blob in blobs.items():
             archive.writestr(name, blob)
     return out
+
+
+def plain_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as JSON data: tuples as lists, numpy scalars as numbers, paths as text.
+
+    A ``random_state`` that is not an integer (a RandomState or Generator) is saved as None.
+    """
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, (tuple, list)):
+            return [plain(v) for v in value]
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)
+        return value
+
+    out = {key: plain(value) for key, value in params.items()}
+    seed = out.get("random_state")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        out["random_state"] = None
+    return out
+
+
+def check_names(
+    source: str | os.PathLike[str],
+    contents: ModelContents,
+    param_names: Collection[str],
+    reserved: Collection[str],
+) -> None:
+    """Refuse parameters the class does not take and fitted names that are not plain data.
+
+    A fitted name must look like ``name_`` (public, trailing underscore) and not be one of
+    ``reserved`` (the class's methods and attributes, the networks, ...): a file can set data
+    attributes, never replace behaviour.
+    """
+    unknown = sorted(set(contents.params) - set(param_names))
+    if unknown:
+        raise ModelFileError(
+            f"'{source}' sets parameters {unknown} that this fairsynth's {contents.class_name} "
+            f"does not take (written by fairsynth {contents.fairsynth_version or '?'}); "
+            "upgrade fairsynth."
+        )
+    for key in contents.fitted:
+        plain = key.isidentifier() and key.endswith("_") and not key.startswith("_")
+        if not plain or key in reserved:
+            raise ModelFileError(f"'{source}' has a fitted attribute {key!r} that is not allowed.")
 
 
 def _read_manifest(archive: zipfile.ZipFile, source: Path) -> dict[str, Any]:
@@ -113,9 +183,13 @@ def read_model_file(path: str | os.PathLike[str]) -> ModelContents:
         with zipfile.ZipFile(source) as archive:
             manifest = _read_manifest(archive, source)
             blobs = {}
-            for name in _MEMBERS:
+            checksums = manifest.get("sha256")
+            if not isinstance(checksums, dict):
+                raise ModelFileError(f"'{source}' has a manifest without checksums.")
+            present = [name for name in _TRAINING_MEMBERS if name in checksums]
+            for name in (*_MEMBERS, *present):
                 blob = archive.read(name)
-                if hashlib.sha256(blob).hexdigest() != manifest.get("sha256", {}).get(name):
+                if hashlib.sha256(blob).hexdigest() != checksums.get(name):
                     raise ModelFileError(
                         f"'{source}': member {name} does not match its checksum; "
                         "the file was altered or damaged."
@@ -125,6 +199,9 @@ def read_model_file(path: str | os.PathLike[str]) -> ModelContents:
         raise ModelFileError(
             f"'{source}' is not a readable fairsynth model file (truncated or damaged?): {exc}"
         ) from None
+    training = None
+    if all(name in blobs for name in _TRAINING_MEMBERS):
+        training = (blobs["training.json"], blobs["training.safetensors"])
     try:
         return ModelContents(
             class_name=str(manifest["class"]),
@@ -134,6 +211,8 @@ def read_model_file(path: str | os.PathLike[str]) -> ModelContents:
             transform_arrays=load_numpy(blobs["transform.safetensors"]),
             weights=load_torch(blobs["weights.safetensors"]),
             fairsynth_version=str(manifest.get("fairsynth_version", "")),
+            training=None if training is None else json.loads(training[0].decode("utf-8")),
+            training_tensors=None if training is None else load_torch(training[1]),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, SafetensorError) as exc:
         raise ModelFileError(f"'{source}' has malformed contents: {exc}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -78,7 +79,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         PacGAN packing: the critic judges ``pac`` rows jointly.
     device : str, default='auto'
         'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.
-    random_state : int, RandomState or None
+    random_state : int, RandomState, Generator or None
         Seed; with the same seed, data and device the result is identical.
     verbose : bool, default=True
         Show a progress bar.
@@ -86,6 +87,11 @@ class PTGANSynthesizer(BaseSynthesizer):
         Rows generated per chunk by ``sample``, bounding its memory.
     callbacks : list of Callback, optional
         Extra hooks into the training loop.
+    checkpoint_dir : str or Path, optional
+        Folder for checkpoints of the fit (written at most once a minute and when training
+        stops); a fit with the same table and parameters resumes from its checkpoint there.
+        For other intervals pass a :class:`~fairsynth.checkpoint.Checkpoint` in ``callbacks``.
+        See docs/reliability.md.
 
     Attributes
     ----------
@@ -101,6 +107,11 @@ class PTGANSynthesizer(BaseSynthesizer):
         Number of columns seen in ``fit``.
     feature_names_in_ : ndarray of str
         Their names.
+    stopped_reason_ : str
+        Why training stopped: 'epochs', 'time_budget', 'callback' or 'interrupted' (Ctrl-C;
+        the model is the one after the last completed step).
+    checkpoint_path_, resumed_epochs_ : Path, int
+        With a checkpoint only: its file, and how many epochs were restored from it.
 
     Examples
     --------
@@ -141,6 +152,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         verbose: bool = True,
         sample_batch_size: int = 50_000,
         callbacks: Sequence[Callback] | None = None,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.discrete_columns = discrete_columns
         self.epochs = epochs
@@ -166,6 +178,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         self.verbose = verbose
         self.sample_batch_size = sample_batch_size
         self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
 
     # ------------------------------------------------------------------------- checks
     def _check_params(self) -> None:
@@ -192,7 +205,7 @@ class PTGANSynthesizer(BaseSynthesizer):
     def _build(self, data: Tensor) -> None:
         spans = self.transformer_.spans_
         self.generator_ = Generator(
-            self.noise_dim, self.generator_dims, spans, norm=self.norm,
+            self.noise_dim + self._condition_width(), self.generator_dims, spans, norm=self.norm,
             categorical=self.categorical_head,
         ).to(self.device_)  # fmt: skip
         self.critic_ = Critic(data.shape[1], self.critic_dims, pac=self.pac).to(self.device_)
@@ -205,20 +218,36 @@ class PTGANSynthesizer(BaseSynthesizer):
         )
         self._loss = get_loss(self.loss)
 
-    def _tempered_fake(self, weight: Tensor) -> Tensor:
-        """Generator output at the temperatures of ``weight``, noise mixed like the rows."""
+    def _condition_width(self) -> int:
+        """Width of a condition appended to the generator's noise (a hook; PTGAN has none)."""
+        return 0
+
+    def _tempered_fake(self, weight: Tensor, real: Tensor | None = None) -> Tensor:
+        """Generator output at the temperatures of ``weight``, noise mixed like the rows.
+
+        ``real`` holds the tempered real rows the batch is judged against (None in the
+        generator step); PTGAN ignores it, a conditional subclass reads its condition there.
+        """
         g = self._torch_generator
         shape = (len(weight), self.noise_dim)
         noise = torch.randn(shape, generator=g, device=self.device_)
         if self.interpolate_noise:
             other = torch.randn(shape, generator=g, device=self.device_)
             noise = interpolate(noise, other, weight)
+        return self._run_generator(noise, weight, real)
+
+    def _run_generator(self, noise: Tensor, weight: Tensor, real: Tensor | None) -> Tensor:
+        """The generator at the temperatures of ``weight`` (a hook for conditional models)."""
         return self.generator_(noise, temperature(weight).unsqueeze(1))
+
+    def _draw_pairs(self, n_rows: int, size: int) -> tuple[Tensor, Tensor]:
+        """Indices of the real rows mixed into tempered samples (a hook for subclasses)."""
+        return draw_pairs(n_rows, size, self._torch_generator, self.device_)
 
     def _tempered_real(self, data: Tensor) -> tuple[Tensor, ...]:
         """Pairs of real rows mixed at two weights: ``(q1, q2, a1, a2)``."""
         g, size = self._torch_generator, self.batch_size
-        first, second = draw_pairs(len(data), size, g, self.device_)
+        first, second = self._draw_pairs(len(data), size)
         x1, x2 = data[first], data[second]
         a1 = draw_mixing_weights(size, float(self.temperature_ratio), g, self.device_)
         a2 = torch.rand(size, generator=g, device=self.device_)
@@ -229,7 +258,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         q1, q2, a1, a2 = self._tempered_real(data)
         t1 = temperature(a1).unsqueeze(1)
         with torch.no_grad():
-            fake = self._tempered_fake(a1)
+            fake = self._tempered_fake(a1, q1)
         adversarial = self._loss.critic(self.critic_(q1, t1), self.critic_(fake, t1))
         loss = adversarial
         record = {"critic_loss": adversarial.detach()}
