@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import torch
 
 from fairsynth.datasets import load_dataset
+
+# The test networks are tiny: one thread is faster than two, and far faster on a busy machine,
+# where two threads per process oversubscribe the cores. Only the test process is changed.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
