@@ -103,6 +103,7 @@ class BaseSynthesizer(BaseEstimator):
     # device, random_state, verbose, sample_batch_size, callbacks.
     _network_names: ClassVar[tuple[str, ...]] = ()
     _min_rows: ClassVar[int] = 2
+    _auto_steps: ClassVar[int] = 6000  # optimisation steps of a fit with epochs='auto'
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -198,8 +199,16 @@ class BaseSynthesizer(BaseEstimator):
         epochs, budget = self.epochs, self.time_budget
         if epochs is None and budget is None:
             raise ParameterError("Give epochs, time_budget or both; both are None.")
-        if epochs is not None and (not isinstance(epochs, (int, np.integer)) or epochs < 1):
-            raise ParameterError(f"epochs must be a positive integer or None, got {epochs!r}.")
+        if (
+            epochs is not None
+            and epochs != "auto"
+            and (
+                isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1
+            )
+        ):
+            raise ParameterError(
+                f"epochs must be a positive integer, 'auto' or None, got {epochs!r}."
+            )
         if budget is not None and not (isinstance(budget, (int, float)) and budget > 0):
             raise ParameterError(f"time_budget must be positive seconds or None, got {budget!r}.")
         if not isinstance(self.batch_size, (int, np.integer)) or self.batch_size < 2:
@@ -250,8 +259,9 @@ class BaseSynthesizer(BaseEstimator):
         if self.history_:  # the time budget counts the time spent before the checkpoint
             started = time.perf_counter() - float(self.history_[-1]["time"])
         self.stopped_reason_ = "running"
+        self.n_epochs_ = self._resolve_epochs(len(data))
         for callback in callbacks:
-            callback.on_fit_start(self, self.epochs)
+            callback.on_fit_start(self, self.n_epochs_)
         self._in_step = False
         try:
             with defer_interrupts() as interrupt:
@@ -286,7 +296,7 @@ class BaseSynthesizer(BaseEstimator):
         if epoch and self._out_of_time(started):  # resumed after the budget was spent
             self.stopped_reason_ = "time_budget"
             return
-        while self.epochs is None or epoch < self.epochs:
+        while self.n_epochs_ is None or epoch < self.n_epochs_:
             sums: dict[str, torch.Tensor] = {}
             steps = 0
             for _ in range(steps_per_epoch):
@@ -314,6 +324,18 @@ class BaseSynthesizer(BaseEstimator):
                 self.stopped_reason_ = "time_budget"
                 return
         self.stopped_reason_ = "epochs"
+
+    def _resolve_epochs(self, n_rows: int) -> int | None:
+        """The number of epochs to train: ``epochs``, or under 'auto' enough for ``_auto_steps``.
+
+        'auto' fixes the number of optimisation steps rather than passes over the data, so a
+        small table gets as much training as a large one (an epoch of a 700-row table is a
+        single step at the default batch size).
+        """
+        if self.epochs != "auto":
+            return None if self.epochs is None else int(self.epochs)
+        steps_per_epoch = max(1, n_rows // self.batch_size)
+        return -(-self._auto_steps // steps_per_epoch)
 
     def _out_of_time(self, started: float) -> bool:
         return self.time_budget is not None and time.perf_counter() - started >= self.time_budget

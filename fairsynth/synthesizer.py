@@ -22,6 +22,7 @@ from fairsynth.tempering import (
     interpolate,
     temperature,
 )
+from fairsynth.transform import TableTransformer
 
 __all__ = ["PTGANSynthesizer"]
 
@@ -41,8 +42,10 @@ class PTGANSynthesizer(BaseSynthesizer):
     discrete_columns : list of str, optional
         Columns to model as categories; inferred from dtypes when None (text, category and
         boolean columns are discrete).
-    epochs : int or None, default=300
-        Passes over the data (an epoch is ``n_rows // batch_size`` steps).
+    epochs : int, 'auto' or None, default='auto'
+        Passes over the data (an epoch is ``n_rows // batch_size`` steps). 'auto' trains for
+        6,000 optimisation steps whatever the table's size (100 epochs of Adult's 30,162 rows;
+        about 150 s on 2 CPU cores). None trains until ``time_budget`` runs out.
     time_budget : float or None, default=None
         Stop after this many seconds of training even if epochs remain.
     batch_size : int, default=500
@@ -77,6 +80,9 @@ class PTGANSynthesizer(BaseSynthesizer):
         Adult in our pilot; softmax is the default).
     pac : int, default=1
         PacGAN packing: the critic judges ``pac`` rows jointly.
+    max_modes : int, default=10
+        Most mixture modes of the mode-specific normalisation of a numeric column; 1 turns it
+        into plain standardisation (the raw coordinates of the paper's toy problems).
     device : str, default='auto'
         'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.
     random_state : int, RandomState, Generator or None
@@ -99,6 +105,8 @@ class PTGANSynthesizer(BaseSynthesizer):
         The fitted reversible transform.
     generator_, critic_ : torch.nn.Module
         The trained networks.
+    n_epochs_ : int or None
+        Epochs trained for (``epochs`` resolved; None under a time budget alone).
     history_ : list of dict
         Mean losses per epoch, with elapsed seconds.
     fit_time_ : float
@@ -129,7 +137,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         self,
         *,
         discrete_columns: Sequence[str] | None = None,
-        epochs: int | None = 300,
+        epochs: int | Literal["auto"] | None = "auto",
         time_budget: float | None = None,
         batch_size: int = 500,
         noise_dim: int = 128,
@@ -147,6 +155,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         norm: Literal["batch", "layer", "none"] = "batch",
         categorical_head: Literal["softmax", "gumbel"] = "softmax",
         pac: int = 1,
+        max_modes: int = 10,
         device: str = "auto",
         random_state: Any = None,
         verbose: bool = True,
@@ -173,6 +182,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         self.norm = norm
         self.categorical_head = categorical_head
         self.pac = pac
+        self.max_modes = max_modes
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -200,6 +210,11 @@ class PTGANSynthesizer(BaseSynthesizer):
             raise ParameterError(
                 f"batch_size ({self.batch_size}) must be a multiple of pac ({self.pac})."
             )
+
+    def _make_transformer(self, seed: int) -> TableTransformer:
+        return TableTransformer(
+            discrete_columns=self.discrete_columns, max_modes=self.max_modes, random_state=seed
+        )
 
     # ---------------------------------------------------------------------- networks
     def _build(self, data: Tensor) -> None:

@@ -3,7 +3,9 @@
 PTGAN must cover all 8 modes with at least 40% of its samples within 3 sd of a mode. A WGAN-GP
 with the same networks and the same number of steps (coherency penalty replaced by the ordinary
 gradient penalty, no tempering) is trained beside it; its figures are printed, not asserted
-(see benchmarks/ring.py for the study over seeds and steps).
+(see benchmarks/ring.py for the study over seeds and steps). The coordinates are modelled raw
+(standardised, ``max_modes=1``) as in the paper; through the default mode-specific transform,
+6,000 steps found 7 of 8 modes (94% good samples) for seed 0 and 8 of 8 (95%) for seed 1.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ NETS = {
     "generator_dims": (64, 64),
     "critic_dims": (64, 64),
     "norm": "none",
+    "max_modes": 1,  # raw (standardised) coordinates, as in the paper's toy
     "epochs": 150,  # 40 steps an epoch: 6,000 steps
     "verbose": False,
 }

@@ -1,0 +1,1 @@
+"""Benchmarks of fairsynth (not shipped with the package)."""

@@ -1,0 +1,136 @@
+"""CI smoke test of the benchmark suite: the real runner, summary and ring probes, tiny settings.
+
+Only fairsynth's own synthesizers run here (the bench extra is not installed in CI).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+# benchmarks/ is not a shipped package: make the repository root importable under plain
+# `pytest` too (`python -m pytest` already has it on the path).
+ROOT = str(Path(__file__).resolve().parents[1])
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from benchmarks.registry import (  # noqa: E402
+    SYNTHESIZERS,
+    MissingPackageError,
+    _attribute,
+    _import,
+    build,
+)
+from benchmarks.ring import gradient_variance, variance_study  # noqa: E402
+from benchmarks.run import METRIC_COLUMNS, load_runs, run_grid  # noqa: E402
+from benchmarks.summary import summarize  # noqa: E402
+
+TINY = {"ptgan": {"epochs": 2}, "wgan-gp": {"epochs": 2}}
+QUICK = {"reference": False}
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("bench")
+    table = run_grid(
+        ["german"], ["ptgan", "wgan-gp"], [0], out=out, params=TINY, evaluation=QUICK,
+        timeout=300, threads=1, command="pytest smoke",
+    )  # fmt: skip
+    return out, table
+
+
+def test_grid_writes_tidy_rows_with_sdgym_names(grid) -> None:
+    out, table = grid
+    assert list(table.columns) == METRIC_COLUMNS
+    assert set(table.Synthesizer) == {"ptgan", "wgan-gp"}
+    assert not table.duplicated(["Dataset", "Synthesizer", "Seed", "Metric"]).any()
+    wide = table.pivot_table(index="Synthesizer", columns="Metric", values="Value")
+    for metric in ("Train_Time", "Sample_Time", "Peak_Memory_MB", "Quality_Score", "HistGB_AUC"):
+        assert metric in wide.columns
+    assert (wide.Train_Time > 0).all() and (wide.Peak_Memory_MB > 50).all()
+    assert wide.Quality_Score.between(0, 1).all() and wide.HistGB_AUC.between(0, 1).all()
+    assert wide.HistGB_DP_sex.between(0, 1).all()
+    assert pd.read_csv(out / "results.csv").shape == table.shape
+
+
+def test_runs_record_versions_machine_and_steps(grid) -> None:
+    out, _ = grid
+    runs = load_runs(out)
+    record = runs[("german", "ptgan", 0)]
+    assert record["status"] == "ok" and record["params"] == {"epochs": 2}
+    assert record["versions"]["torch"] == torch.__version__
+    assert record["machine"]["threads"] == 1 and record["command"] == "pytest smoke"
+    assert record["details"]["steps"] == 2  # 700 rows, batch 500: one step an epoch
+
+
+def test_grid_resumes_and_refuses_other_parameters(grid) -> None:
+    out, _ = grid
+    lines = (out / "runs.jsonl").read_text().count("\n")
+    started = time.perf_counter()
+    run_grid(["german"], ["ptgan"], [0], out=out, params=TINY, evaluation=QUICK)
+    assert time.perf_counter() - started < 5
+    assert (out / "runs.jsonl").read_text().count("\n") == lines
+    with pytest.raises(SystemExit, match="another --out"):
+        run_grid(["german"], ["ptgan"], [0], out=out, params={"ptgan": {"epochs": 3}})
+
+
+def test_timeout_kills_the_run_and_records_it(tmp_path) -> None:
+    table = run_grid(["german"], ["ptgan"], [1], out=tmp_path, params=TINY, timeout=1)
+    record = load_runs(tmp_path)[("german", "ptgan", 1)]
+    assert record["status"] == "timeout" and "time budget of 1 s" in record["error"]
+    assert table.empty
+
+
+def test_summary_writes_markdown_and_figures(grid, tmp_path) -> None:
+    out, _ = grid
+    text = summarize(out, tmp_path / "benchmarks.md", tmp_path / "img")
+    assert "## german" in text and "| ptgan | 1 |" in text and "| wgan-gp | 1 |" in text
+    assert "HistGB DP (sex)" in text and "Command: `pytest smoke`" in text
+    assert (tmp_path / "benchmarks.md").read_text() == text
+    for name in ("benchmarks-quality-time.png", "benchmarks-utility-fairness.png"):
+        assert (tmp_path / "img" / name).stat().st_size > 1000
+
+
+def test_registry_errors_name_what_to_do() -> None:
+    assert {"ptgan", "wgan-gp", "ctgan", "tvae", "gaussian-copula"} <= set(SYNTHESIZERS)
+    with pytest.raises(KeyError, match="Registered:"):
+        build("no-such", None, 0)  # type: ignore[arg-type]
+    with pytest.raises(MissingPackageError, match="bench extra"):
+        _import("no_such_module_for_fairsynth", "no-such-package")
+    with pytest.raises(MissingPackageError, match="not in this version"):
+        _attribute("fairsynth.synthesizer:NoSuchSynthesizer", "not in this version")
+
+
+def test_gradient_variance_leaves_the_model_as_it_was() -> None:
+    from fairsynth.synthesizer import PTGANSynthesizer
+    from fairsynth.toy import make_ring
+
+    data = make_ring(400, random_state=0)
+    model = PTGANSynthesizer(epochs=1, batch_size=100, generator_dims=(16,), critic_dims=(16,),
+                             verbose=False, random_state=0).fit(data)  # fmt: skip
+    matrix = torch.as_tensor(model.transformer_.transform(data, random_state=0))
+    before = {k: v.clone() for k, v in model.generator_.state_dict().items()}
+    rng = model._torch_generator.get_state().clone()
+    found = gradient_variance(model, matrix, "wgan-gp", batches=4)
+    assert model.temperature_ratio == 0.9 and model.coherency_weight == 100.0
+    assert torch.equal(model._torch_generator.get_state(), rng)
+    for key, value in model.generator_.state_dict().items():
+        assert torch.equal(value, before[key])
+    for trace, norm2, ratio in found.values():
+        assert trace > 0 and norm2 > 0 and np.isclose(ratio, trace / norm2)
+
+
+def test_variance_study_rows() -> None:
+    rows = variance_study("ptgan", 0, [0], ["ptgan", "wgan-gp"], batches=3)
+    assert {(r["Objective"], r["Network"]) for r in rows} == {
+        (o, n) for o in ("ptgan", "wgan-gp") for n in ("generator", "critic")
+    }
+    assert all(r["Step"] == 0 and r["Ratio"] > 0 for r in rows)
+    assert json.dumps(rows)  # plain data, ready for the CSV
