@@ -326,8 +326,9 @@ def prepare(
     def clean(frame: pd.DataFrame) -> pd.DataFrame:
         # by position, so repeated index labels (rows drawn with replacement) are no problem
         out = {
-            c: (category_strings(frame[c]) if c in categorical else _as_numbers(frame[c]))
-            .to_numpy()
+            c: (
+                category_strings(frame[c]) if c in categorical else _as_numbers(frame[c])
+            ).to_numpy()
             for c in columns
             if c in frame.columns
         }
