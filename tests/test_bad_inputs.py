@@ -10,14 +10,12 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from fairsynth import DataError, ModelFileError, ParameterError, PTGANSynthesizer
@@ -27,16 +25,6 @@ from fairsynth.gantk import GANTKSynthesizer
 from fairsynth.io import write_table
 from fairsynth.streaming import write_chunks
 from fairsynth.transform import ColumnHandlingWarning
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    """Tiny networks gain nothing from threads, and on a busy machine threads contend badly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 runner = CliRunner()
 

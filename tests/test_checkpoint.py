@@ -8,7 +8,6 @@ import sys
 import textwrap
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +24,6 @@ from fairsynth.checkpoint import Checkpoint, fit_fingerprint
 from fairsynth.cli import app
 from fairsynth.gantk import GANTKSynthesizer
 from fairsynth.modelfile import read_model_file
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    """Tiny networks gain nothing from threads, and on a busy machine threads contend badly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 # One step per epoch (100 rows, batch 100), so epochs count steps.
 TINY: dict[str, Any] = {

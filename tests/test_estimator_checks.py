@@ -17,7 +17,7 @@ not, so its equivalent for ``sample`` is written by hand below, with the RNG che
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,16 +30,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from fairsynth import PTGANSynthesizer
 from fairsynth.base import BaseSynthesizer
 from fairsynth.gantk import GANTKSynthesizer
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    """Tiny networks gain nothing from threads, and on a busy machine threads contend badly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 TINY: dict[str, Any] = {"epochs": 1, "batch_size": 10, "verbose": False, "random_state": 0}
 ESTIMATORS = [

@@ -9,7 +9,7 @@ import pickle
 import subprocess
 import sys
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +23,6 @@ from fairsynth import ModelFileError, PTGANSynthesizer, __version__
 from fairsynth.base import BaseSynthesizer
 from fairsynth.cli import app
 from fairsynth.modelfile import FORMAT_NAME, FORMAT_VERSION
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    """Tiny networks gain nothing from threads, and on a busy machine threads contend badly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 TINY: dict[str, Any] = {
     "epochs": 1,
