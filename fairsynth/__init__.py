@@ -20,12 +20,14 @@ from fairsynth.exceptions import (
 
 if TYPE_CHECKING:
     from fairsynth.evaluation import EvaluationReport, evaluate
+    from fairsynth.gantk import GANTKSynthesizer
     from fairsynth.synthesizer import PTGANSynthesizer
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "PTGANSynthesizer": "fairsynth.synthesizer",
+    "GANTKSynthesizer": "fairsynth.gantk",
     "evaluate": "fairsynth.evaluation",
     "EvaluationReport": "fairsynth.evaluation",
 }
@@ -35,6 +37,7 @@ __all__ = [
     "Dataset",
     "EvaluationReport",
     "FairsynthError",
+    "GANTKSynthesizer",
     "ModelFileError",
     "NotFittedError",
     "PTGANSynthesizer",
