@@ -8,6 +8,7 @@ import sys
 import textwrap
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,17 @@ def test_stale_temporary_file_from_a_kill_while_writing_is_removed(
 # --------------------------------------------------------------------------- Ctrl-C
 
 
+@pytest.fixture
+def python_handles_sigint() -> Iterator[None]:
+    """Ctrl-C as in a terminal: Python's own handler. A process started in the background by a
+    non-interactive shell (as CI may start the tests) inherits SIGINT ignored, and fairsynth then
+    rightly leaves it ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("python_handles_sigint")
 def test_ctrl_c_stops_after_the_step_and_keeps_that_model(
     tmp_path: Path, table: pd.DataFrame
 ) -> None:
@@ -206,6 +218,7 @@ def test_ctrl_c_stops_after_the_step_and_keeps_that_model(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+@pytest.mark.usefixtures("python_handles_sigint")
 def test_second_ctrl_c_aborts_and_the_last_checkpoint_survives(
     tmp_path: Path, table: pd.DataFrame, reference: PTGANSynthesizer
 ) -> None:
