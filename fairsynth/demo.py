@@ -60,7 +60,7 @@ def run_demo(output: str | Path, *, verbose: bool = True, **params: Any) -> pd.D
     with pd.option_context("display.width", 120, "display.max_rows", 100):
         print(table.to_string())
     print(
-        f"\nFit: {model.fit_time_:.1f} s ({len(model.history_)} epochs, "
+        f"\nFit: {model.fit_time_:.1f} s ({len(model.history_)} epoch(s), "
         f"device {model.device_}); sampling: {len(real) / sample_time:,.0f} rows/s."
     )
     print(f"Wrote {len(synthetic):,} synthetic rows to {out}")
