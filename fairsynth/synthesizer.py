@@ -44,8 +44,8 @@ class PTGANSynthesizer(BaseSynthesizer):
         boolean columns are discrete).
     epochs : int, 'auto' or None, default='auto'
         Passes over the data (an epoch is ``n_rows // batch_size`` steps). 'auto' trains for
-        6,000 optimisation steps whatever the table's size (100 epochs of Adult's 30,162 rows;
-        about 150 s on 2 CPU cores). None trains until ``time_budget`` runs out.
+        6,000 optimisation steps whatever the table's size (100 epochs of Adult's 30,162
+        rows). None trains until ``time_budget`` runs out.
     time_budget : float or None, default=None
         Stop after this many seconds of training even if epochs remain.
     batch_size : int, default=500
