@@ -20,6 +20,7 @@ from fairsynth.exceptions import (
 
 if TYPE_CHECKING:
     from fairsynth.evaluation import EvaluationReport, evaluate
+    from fairsynth.fair import FairPTGANSynthesizer
     from fairsynth.gantk import GANTKSynthesizer
     from fairsynth.synthesizer import PTGANSynthesizer
 
@@ -28,6 +29,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "PTGANSynthesizer": "fairsynth.synthesizer",
     "GANTKSynthesizer": "fairsynth.gantk",
+    "FairPTGANSynthesizer": "fairsynth.fair",
     "evaluate": "fairsynth.evaluation",
     "EvaluationReport": "fairsynth.evaluation",
 }
@@ -36,6 +38,7 @@ __all__ = [
     "DataError",
     "Dataset",
     "EvaluationReport",
+    "FairPTGANSynthesizer",
     "FairsynthError",
     "GANTKSynthesizer",
     "ModelFileError",

@@ -1,0 +1,568 @@
+"""FairPTGANSynthesizer: PTGAN conditioned on the (group, outcome) cell, with a fairness knob.
+
+Only what differs from :class:`~fairsynth.synthesizer.PTGANSynthesizer` lives here:
+
+- the generator also reads a *condition*, the one-hot codes of the sensitive column(s) and of
+  the target; the codes are pasted into its output, so a row generated for a cell carries
+  exactly that cell's sensitive and target values, however short the fit;
+- tempered pairs are drawn within a cell, or across cells with the codes interpolated like the
+  rows (``cross_group_pairs``);
+- :meth:`~FairPTGANSynthesizer.sample` first decides how many rows each cell gets, from the
+  data's cell counts moved by the fairness knob, then generates every row for its cell.
+
+The knob moves each group's rate of the positive outcome toward the overall rate,
+``P'(Y = pos | S = s) = p_s + λ (p - p_s)`` (docs/fairness.md): λ = 0 keeps the data's
+structure, λ = 1 equalises the rates in the data, λ ≈ 2 is what downstream parity needed on
+Adult. Features are never blended across groups: measured on real Adult, that removes the gap
+in the data but not in a downstream model's predictions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.utils import check_random_state
+from torch import Tensor
+
+from fairsynth._schema import resolve_discrete
+from fairsynth.base import check_n_samples
+from fairsynth.exceptions import DataError, ParameterError, format_choices
+from fairsynth.synthesizer import PTGANSynthesizer
+from fairsynth.tempering import interpolate, temperature
+from fairsynth.transform import TableTransformer
+
+__all__ = ["FairPTGANSynthesizer", "FairnessWarning", "allocate", "outcome_distribution"]
+
+_SMALL_CELLS = ("warn", "error")
+
+
+class FairnessWarning(UserWarning):
+    """A cell rests on few real rows, or a requested outcome rate had to be clipped to [0, 1]."""
+
+
+def outcome_distribution(
+    counts: np.ndarray, positive: int, by_group: np.ndarray, fairness: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``P'(Y = k | group)`` under the knob, and the positive rate it asks of each ``by`` group.
+
+    Parameters
+    ----------
+    counts : array of shape (n_groups, n_categories)
+        Real rows per (group, target category).
+    positive : int
+        Column of the positive category.
+    by_group : array of int, shape (n_groups,)
+        The group ``b`` of the attribute the knob acts on that each group belongs to (the
+        identity when the knob acts on the groups themselves).
+    fairness : float
+        λ: group ``b``'s positive rate becomes ``p_b + λ (p - p_b)``, clipped to [0, 1].
+
+    Returns
+    -------
+    probs : array of shape (n_groups, n_categories)
+        Rows sum to one. Within ``b`` every group's rate moves by one shift, found so that
+        ``b``'s rate is met although a rate near 0 or 1 saturates; the other categories keep
+        their proportions within the group.
+    asked : array of shape (n_by_groups,)
+        The rates ``p_b + λ (p - p_b)`` before clipping.
+    """
+    counts = np.asarray(counts, dtype=float)
+    size = counts.sum(axis=1)
+    rate = counts[:, positive] / size
+    by_size = np.bincount(by_group, weights=size)
+    by_rate = np.bincount(by_group, weights=counts[:, positive]) / by_size
+    asked = by_rate + fairness * (counts[:, positive].sum() / size.sum() - by_rate)
+    goal = np.clip(asked, 0.0, 1.0)
+    low, high = np.full(len(by_size), -1.0), np.full(len(by_size), 1.0)
+    for _ in range(60):  # bisection on each shift: the rate met is monotone in it
+        mid = (low + high) / 2
+        met = np.bincount(by_group, weights=size * np.clip(rate + mid[by_group], 0, 1)) / by_size
+        low, high = np.where(met < goal, mid, low), np.where(met < goal, high, mid)
+    new_rate = np.clip(rate + ((low + high) / 2)[by_group], 0.0, 1.0)
+    rest = np.delete(counts, positive, axis=1)
+    overall = rest.sum(axis=0) + 1e-12
+    total = rest.sum(axis=1, keepdims=True)
+    shares = np.where(total > 0, rest / np.maximum(total, 1.0), overall / overall.sum())
+    return np.insert(shares * (1.0 - new_rate)[:, None], positive, new_rate, axis=1), asked
+
+
+def allocate(n_rows: int, probs: np.ndarray) -> np.ndarray:
+    """Split ``n_rows`` over the cells in proportion to ``probs`` (largest remainders)."""
+    raw = np.asarray(probs, dtype=float).ravel() * n_rows / np.sum(probs)
+    counts = np.floor(raw).astype(np.int64)
+    order = np.argsort(-(raw - counts), kind="stable")
+    counts[order[: n_rows - int(counts.sum())]] += 1
+    return counts
+
+
+class _CellStream:
+    """Hands out the cells of a sample chunk by chunk, without replacement (exact totals)."""
+
+    def __init__(self, counts: np.ndarray, rng: np.random.Generator) -> None:
+        self.remaining = counts.copy()
+        self.rng = rng
+
+    def take(self, size: int) -> np.ndarray:
+        if size >= self.remaining.sum():
+            chosen = self.remaining.copy()
+        else:
+            chosen = self.rng.multivariate_hypergeometric(self.remaining, size)
+        self.remaining -= chosen
+        return self.rng.permutation(np.repeat(np.arange(len(chosen)), chosen))
+
+
+class FairPTGANSynthesizer(PTGANSynthesizer):
+    """PTGAN that generates rows for any (group, outcome) cell, with a fairness knob at sampling.
+
+    The model is fitted once; :meth:`sample` then sets each group's rate of the positive
+    outcome to ``p_s + λ (p - p_s)`` (``p_s`` the group's rate in the data, ``p`` the overall
+    rate) and generates each row for its cell, so the rates hold exactly in every sample.
+    λ = 0 reproduces the data's group-outcome structure; values above 1 reverse the gap in the
+    data, which downstream parity usually needs (see docs/fairness.md for how to pick λ).
+
+    Parameters
+    ----------
+    sensitive : str or list of str
+        Sensitive column(s); several give intersectional groups. Required. Every row needs a
+        value (missing values are refused: fill them with a group of their own first).
+    target : str
+        The outcome column (discrete). Required.
+    positive_label : object
+        The favourable value of ``target`` (``'1'`` matches 1). Required.
+    cross_group_pairs : bool, default=True
+        Draw tempered pairs across cells, the sensitive and target codes interpolated like the
+        rows (small groups borrow from large ones); False draws both rows of a pair from one
+        cell. On Adult (3 fits each) pairs across cells gave slightly better fidelity within
+        race = Amer-Indian-Eskimo, steadier TSTR and a better fairness frontier
+        (docs/fairness.md).
+    min_cell_size : int, default=10
+        A (group, outcome) cell with fewer real rows is reported at fit.
+    small_cells : {'warn', 'error'}, default='warn'
+        'warn': a :class:`FairnessWarning` names the small cells and their rows are generated
+        from the shared codes; 'error': fit raises a DataError naming them.
+    **ptgan_params
+        Every parameter of :class:`~fairsynth.synthesizer.PTGANSynthesizer` (``epochs``,
+        ``batch_size``, ``random_state``, ...), with the same defaults.
+
+    Attributes
+    ----------
+    groups_ : list of tuple
+        The observed groups (one value per sensitive column), in the order of ``cell_counts_``.
+    cell_counts_ : list of list of int
+        Real rows per group and target category (in ``transformer_.categories(target)`` order).
+    positive_index_ : int
+        Position of the positive label among the target's categories.
+    Also those of PTGANSynthesizer (``transformer_``, ``generator_``, ``history_``, ...).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fairsynth.fair import FairPTGANSynthesizer
+    >>> data = pd.DataFrame({"x": [0.1, 0.5, 0.9, 1.3] * 25, "s": ["a"] * 60 + ["b"] * 40,
+    ...                      "y": ([1] * 30 + [0] * 30) + ([1] * 10 + [0] * 30)})
+    >>> model = FairPTGANSynthesizer(sensitive="s", target="y", positive_label=1, epochs=1,
+    ...                              batch_size=50, verbose=False, random_state=0).fit(data)
+    >>> rows = model.sample(1000, fairness=1.0, random_state=0)
+    >>> rows.groupby("s")["y"].mean().round(2).tolist()
+    [0.4, 0.4]
+    """
+
+    _cell_stream: _CellStream | None = None
+    _learning = False
+
+    def __init__(
+        self,
+        *,
+        sensitive: str | Sequence[str] | None = None,
+        target: str | None = None,
+        positive_label: Any = None,
+        cross_group_pairs: bool = True,
+        min_cell_size: int = 10,
+        small_cells: str = "warn",
+        **ptgan_params: Any,
+    ) -> None:
+        # PTGAN's parameters are forwarded, not repeated, so their defaults cannot drift;
+        # PTGANSynthesizer.__init__ rejects unknown names, and the merged signature set below
+        # the class lists them all for get_params, clone and help().
+        super().__init__(**ptgan_params)
+        self.sensitive = sensitive
+        self.target = target
+        self.positive_label = positive_label
+        self.cross_group_pairs = cross_group_pairs
+        self.min_cell_size = min_cell_size
+        self.small_cells = small_cells
+
+    # ------------------------------------------------------------------------- checks
+    @property
+    def _sensitive(self) -> list[str]:
+        if self.sensitive is None:
+            return []
+        return [self.sensitive] if isinstance(self.sensitive, str) else list(self.sensitive)
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.small_cells not in _SMALL_CELLS:
+            raise ParameterError(
+                f"Unknown small_cells {self.small_cells!r}. Valid: {format_choices(_SMALL_CELLS)}"
+            )
+        if not isinstance(self.min_cell_size, (int, np.integer)) or self.min_cell_size < 0:
+            raise ParameterError(
+                f"min_cell_size must be an integer ≥ 0, got {self.min_cell_size!r}."
+            )
+        if not self._sensitive or self.target is None or self.positive_label is None:
+            raise ParameterError(
+                "FairPTGANSynthesizer needs sensitive=<column or list>, target=<column> and "
+                f"positive_label=<value>; got sensitive={self.sensitive!r}, "
+                f"target={self.target!r}, positive_label={self.positive_label!r}."
+            )
+        columns = [*self._sensitive, self.target]
+        if len(set(columns)) < len(columns):
+            raise ParameterError(f"sensitive and target must be distinct columns: {columns}.")
+
+    def _check_fair_columns(self, frame: pd.DataFrame) -> None:
+        for column in [*self._sensitive, self.target]:
+            if column not in frame.columns:
+                raise DataError(
+                    f"Column {column!r} not in data. Available: {format_choices(frame.columns)}"
+                )
+            missing = int(frame[column].isna().sum())
+            if missing:
+                raise DataError(
+                    f"Column {column!r} has {missing} missing value(s); every row needs a group "
+                    "and an outcome. Fill them with a value of their own (e.g. 'unknown') or "
+                    "drop those rows."
+                )
+            if frame[column].nunique() < 2:
+                raise DataError(
+                    f"Column {column!r} has a single value; there is nothing to be fair across."
+                )
+        values = sorted(frame[self.target].drop_duplicates().tolist(), key=str)
+        if not any(_same(v, self.positive_label) for v in values):
+            raise ParameterError(
+                f"positive_label {self.positive_label!r} is not a value of {self.target!r}. "
+                f"Values: {format_choices(values)}"
+            )
+
+    # ------------------------------------------------------------------------------ fit
+    def fit(self, X: pd.DataFrame, y: None = None) -> FairPTGANSynthesizer:
+        """Learn the table ``X`` and its (group, outcome) cells; return ``self``."""
+        self._check_params()
+        frame = self._validate_table(X)
+        self._check_fair_columns(frame)
+        fair = {*self._sensitive, str(self.target)}
+        if self.discrete_columns is None:
+            inferred, _ = resolve_discrete(frame, None)
+            self._discrete = [c for c in frame.columns if c in inferred or c in fair]
+        else:
+            given = list(self.discrete_columns)
+            self._discrete = given + [c for c in frame.columns if c in fair and c not in given]
+        self._learning = True  # _build learns the cells from the data (not when loading)
+        try:
+            super().fit(frame)
+        finally:
+            self._learning = False
+        return self
+
+    def _make_transformer(self, seed: int) -> TableTransformer:
+        return TableTransformer(discrete_columns=self._discrete, random_state=seed)
+
+    def _build(self, data: Tensor) -> None:
+        blocks = []
+        for column in [*self._sensitive, str(self.target)]:
+            spans = self.transformer_.column_spans(column)
+            if len(spans) != 1 or spans[0].kind != "onehot":
+                raise DataError(
+                    f"Column {column!r} is not modelled as one block of categories (an ID-like "
+                    "or constant column?); it cannot define groups or outcomes."
+                )
+            blocks.append((spans[0].start, spans[0].width))
+        self._blocks = blocks
+        index = [i for start, width in blocks for i in range(start, start + width)]
+        self._cond_index = torch.tensor(index, dtype=torch.long, device=self.device_)
+        self._codes: Tensor | None = None
+        if self._learning:
+            self._learn_cells(data)
+        super()._build(data)
+
+    def _condition_width(self) -> int:
+        return len(self._cond_index)
+
+    def _learn_cells(self, data: Tensor) -> None:
+        """Count the cells and index the rows by cell, for pairs drawn within a cell."""
+        codes = torch.stack(
+            [data[:, start : start + width].argmax(dim=1) for start, width in self._blocks], dim=1
+        )
+        groups, group = torch.unique(codes[:, :-1], dim=0, return_inverse=True)
+        n_categories = self._blocks[-1][1]
+        cell = group * n_categories + codes[:, -1]
+        sizes = torch.bincount(cell, minlength=len(groups) * n_categories)
+        self.group_index_ = groups.tolist()
+        self.cell_counts_ = sizes.reshape(len(groups), n_categories).tolist()
+        labels = self.transformer_.categories(str(self.target))
+        self.positive_index_ = next(
+            i for i, v in enumerate(labels) if _same(v, self.positive_label)
+        )
+        self._pair_cell, self._pair_size = cell, sizes
+        self._pair_order = torch.argsort(cell, stable=True)
+        self._pair_start = torch.cumsum(sizes, 0) - sizes
+        self._conditions = data[:, self._cond_index]
+        self._report_small_cells()
+
+    def _report_small_cells(self) -> None:
+        labels = self.transformer_.categories(str(self.target))
+        small = [
+            f"{self._describe(g)}, {self.target}={labels[k]!r}: {n} rows"
+            for g, row in enumerate(self.cell_counts_)
+            for k, n in enumerate(row)
+            if n < self.min_cell_size
+        ]
+        if not small:
+            return
+        message = (
+            f"{len(small)} (group, outcome) cell(s) have fewer than min_cell_size="
+            f"{self.min_cell_size} real rows: {'; '.join(small[:8])}"
+            f"{'; ...' if len(small) > 8 else ''}. "
+        )
+        if self.small_cells == "error":
+            raise DataError(message + "Merge small groups, or lower min_cell_size.")
+        warnings.warn(
+            message + "Their rows are generated from codes shared with the other cells and rest "
+            "on few examples; merge small groups or lower min_cell_size to silence this.",
+            FairnessWarning,
+            stacklevel=5,
+        )
+
+    # ------------------------------------------------------------------ training hooks
+    def _draw_pairs(self, n_rows: int, size: int) -> tuple[Tensor, Tensor]:
+        if self.cross_group_pairs:
+            return super()._draw_pairs(n_rows, size)
+        g, device = self._torch_generator, self.device_
+        first = torch.randint(n_rows, (size,), generator=g, device=device)
+        cell = self._pair_cell[first]
+        within = (torch.rand(size, generator=g, device=device) * self._pair_size[cell]).long()
+        within = torch.minimum(within, self._pair_size[cell] - 1)
+        return first, self._pair_order[self._pair_start[cell] + within]
+
+    def _run_generator(self, noise: Tensor, weight: Tensor, real: Tensor | None) -> Tensor:
+        if real is not None:
+            condition = real[:, self._cond_index]
+        else:  # generator step: conditions of real pairs, mixed like the rows
+            first, second = self._draw_pairs(len(self._conditions), len(weight))
+            condition = interpolate(self._conditions[first], self._conditions[second], weight)
+        rows = self.generator_(torch.cat([noise, condition], 1), temperature(weight)[:, None])
+        return rows.index_copy(1, self._cond_index, condition)
+
+    # ---------------------------------------------------------------------------- sample
+    @property
+    def groups_(self) -> list[tuple[Any, ...]]:
+        """The observed groups, one value per sensitive column."""
+        self._check_fitted()
+        categories = [self.transformer_.categories(c) for c in self._sensitive]
+        return [tuple(categories[j][i] for j, i in enumerate(g)) for g in self.group_index_]
+
+    def _describe(self, group: int) -> str:
+        return ", ".join(
+            f"{c}={v!r}" for c, v in zip(self._sensitive, self.groups_[group], strict=True)
+        )
+
+    def _by_groups(self, by: str | Sequence[str] | None) -> tuple[list[str], np.ndarray]:
+        """The columns the knob acts on, and the group of theirs each group belongs to."""
+        names = self._sensitive if by is None else [by] if isinstance(by, str) else list(by)
+        if not names or any(c not in self._sensitive for c in names):
+            raise ParameterError(
+                f"by={by!r} must name sensitive columns. Valid: {format_choices(self._sensitive)}"
+            )
+        keys = np.asarray(self.group_index_)[:, [self._sensitive.index(c) for c in names]]
+        return names, np.unique(keys, axis=0, return_inverse=True)[1].ravel()
+
+    def _cell_probabilities(
+        self, fairness: float, by: str | Sequence[str] | None, balanced_groups: bool
+    ) -> np.ndarray:
+        """Share of a sample for each (group, target category), shape (n_groups, n_categories)."""
+        self._check_fitted()
+        if isinstance(fairness, bool) or not isinstance(fairness, (int, float, np.number)):
+            raise ParameterError(f"fairness must be a number, got {fairness!r}.")
+        if not math.isfinite(fairness):
+            raise ParameterError(f"fairness must be finite, got {fairness!r}.")
+        names, by_group = self._by_groups(by)
+        counts = np.asarray(self.cell_counts_, dtype=float)
+        probs, asked = outcome_distribution(counts, self.positive_index_, by_group, fairness)
+        weights = counts.sum(axis=1) / counts.sum()
+        if balanced_groups:
+            weights = weights / np.bincount(by_group, weights=weights)[by_group]
+            weights /= weights.sum()
+        for b in np.flatnonzero((asked < 0) | (asked > 1)):
+            example = int(np.flatnonzero(by_group == b)[0])
+            group = ", ".join(
+                f"{c}={self.groups_[example][self._sensitive.index(c)]!r}" for c in names
+            )
+            warnings.warn(
+                f"fairness={fairness}: the positive rate of ({group}) would be "
+                f"{asked[b]:.3f}; clipped to [0, 1].",
+                FairnessWarning,
+                stacklevel=4,
+            )
+        return probs * weights[:, None]
+
+    def outcome_rates(
+        self,
+        fairness: float = 0.0,
+        *,
+        by: str | Sequence[str] | None = None,
+        balanced_groups: bool = False,
+    ) -> pd.DataFrame:
+        """Per group: real rows, its share and positive rate in the data and in a sample.
+
+        Returns
+        -------
+        DataFrame
+            The sensitive columns, then ``rows`` (real), ``data_rate``, ``share`` (of a
+            sample) and ``rate`` (its positive rate in a sample at this ``fairness``).
+        """
+        joint = self._cell_probabilities(fairness, by, balanced_groups)
+        counts = np.asarray(self.cell_counts_, dtype=float)
+        share = joint.sum(axis=1)
+        table = pd.DataFrame(self.groups_, columns=self._sensitive)
+        table["rows"] = counts.sum(axis=1).astype(int)
+        table["data_rate"] = counts[:, self.positive_index_] / counts.sum(axis=1)
+        table["share"] = share
+        table["rate"] = joint[:, self.positive_index_] / share
+        return table
+
+    def iter_samples(
+        self,
+        n_samples: int,
+        *,
+        chunk_size: int | None = None,
+        random_state: Any = None,
+        fairness: float = 0.0,
+        by: str | Sequence[str] | None = None,
+        balanced_groups: bool = False,
+    ) -> Iterator[pd.DataFrame]:
+        """Yield ``n_samples`` rows in chunks; the cells' totals are exact over the whole run.
+
+        Parameters as in :meth:`sample`, plus ``chunk_size`` (rows per chunk).
+        """
+        total = check_n_samples(n_samples)
+        joint = self._cell_probabilities(fairness, by, balanced_groups)
+        rng = check_random_state(random_state)
+        cell_seed, net_seed = (int(v) for v in rng.randint(np.iinfo(np.int32).max, size=2))
+        stream = _CellStream(allocate(total, joint), np.random.default_rng(cell_seed))
+        inner = super().iter_samples(total, chunk_size=chunk_size, random_state=net_seed)
+        return self._with_stream(inner, stream)
+
+    def _with_stream(
+        self, inner: Iterator[pd.DataFrame], stream: _CellStream
+    ) -> Iterator[pd.DataFrame]:
+        # The stream is attached only while the base loop generates a chunk, so two sample
+        # iterators of one model may be interleaved.
+        while True:
+            self._cell_stream = stream
+            try:
+                chunk = next(inner)
+            except StopIteration:
+                return
+            finally:
+                self._cell_stream = None
+            yield chunk
+
+    def sample(
+        self,
+        n_samples: int,
+        *,
+        fairness: float = 0.0,
+        by: str | Sequence[str] | None = None,
+        balanced_groups: bool = False,
+        random_state: Any = None,
+    ) -> pd.DataFrame:
+        """Draw synthetic rows with the outcome rates set by the fairness knob.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of rows, at least 1.
+        fairness : float, default=0.0
+            λ: each group's positive rate becomes ``p_s + λ (p - p_s)``, clipped to [0, 1]
+            (a :class:`FairnessWarning` says so). 0 keeps the data's rates, 1 equalises them,
+            above 1 reverses the gap; negative values widen it.
+        by : str or list of str, optional
+            The sensitive column(s) whose groups the knob equalises (default all: their
+            intersection). With ``by='sex'`` each (sex, race) group is shifted by its sex's
+            ``λ (p - p_sex)``, keeping the race differences within a sex.
+        balanced_groups : bool, default=False
+            Give each group of ``by`` the same share of rows (default: the data's shares).
+        random_state : int, RandomState or None
+            Seed of the draw.
+
+        Returns
+        -------
+        DataFrame
+            The training table's columns and dtypes; every cell's row count is its exact share.
+        """
+        chunks = list(
+            self.iter_samples(
+                n_samples,
+                random_state=random_state,
+                fairness=fairness,
+                by=by,
+                balanced_groups=balanced_groups,
+            )
+        )
+        return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+
+    def _cell_codes(self) -> Tensor:
+        if self._codes is None:
+            n_groups, n_categories = len(self.group_index_), self._blocks[-1][1]
+            offsets = np.cumsum([0] + [width for _, width in self._blocks])
+            codes = np.zeros((n_groups * n_categories, int(offsets[-1])), dtype=np.float32)
+            for g, index in enumerate(self.group_index_):
+                rows = slice(g * n_categories, (g + 1) * n_categories)
+                for j, i in enumerate(index):
+                    codes[rows, offsets[j] + i] = 1.0
+                codes[rows, offsets[-2] : offsets[-1]] = np.eye(n_categories, dtype=np.float32)
+            self._codes = torch.as_tensor(codes, device=self.device_)
+        return self._codes
+
+    def _generate(self, n_rows: int, generator: torch.Generator) -> Tensor:
+        stream = self._cell_stream
+        if stream is None:  # called outside iter_samples: the data's own cell shares
+            seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=self.device_))
+            joint = self._cell_probabilities(0.0, None, False)
+            stream = _CellStream(allocate(n_rows, joint), np.random.default_rng(seed))
+        cells = torch.as_tensor(stream.take(n_rows), device=self.device_)
+        condition = self._cell_codes()[cells]
+        noise = torch.randn((n_rows, self.noise_dim), generator=generator, device=self.device_)
+        zeros = torch.zeros((n_rows, 1), device=self.device_)
+        rows = self.generator_(torch.cat([noise, condition], 1), zeros)
+        return rows.index_copy(1, self._cond_index, condition)
+
+    # ------------------------------------------------------------------------ model files
+    def _fitted_state(self) -> dict[str, Any]:
+        return super()._fitted_state() | {
+            "group_index_": [[int(i) for i in g] for g in self.group_index_],
+            "cell_counts_": [[int(n) for n in row] for row in self.cell_counts_],
+            "positive_index_": int(self.positive_index_),
+        }
+
+
+def _same(value: Any, label: Any) -> bool:
+    """Whether a column value is the positive label (``'1'`` matches 1, as on the CLI)."""
+    return bool(value == label) or str(value) == str(label)
+
+
+def _merged_signature() -> inspect.Signature:
+    own = inspect.signature(FairPTGANSynthesizer.__init__).parameters
+    parent = inspect.signature(PTGANSynthesizer.__init__).parameters
+    params = [p for n, p in own.items() if n != "ptgan_params"]
+    params += [p for n, p in parent.items() if n != "self"]
+    return inspect.Signature(params)
+
+
+FairPTGANSynthesizer.__init__.__signature__ = _merged_signature()  # type: ignore[attr-defined]

@@ -1,0 +1,282 @@
+"""FairPTGANSynthesizer: exact cell rates under the knob, pairing, errors, save/load (tiny fits)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+
+from fairsynth import DataError, ParameterError
+from fairsynth.base import BaseSynthesizer
+from fairsynth.fair import FairnessWarning, FairPTGANSynthesizer, allocate, outcome_distribution
+
+FAST = {
+    "epochs": 2,
+    "batch_size": 100,
+    "generator_dims": (16,),
+    "critic_dims": (16,),
+    "noise_dim": 8,
+    "verbose": False,
+    "random_state": 0,
+}
+
+
+def make_table(n: int = 800, seed: int = 0) -> pd.DataFrame:
+    """Two sensitive columns (sex × grp, 6 groups) whose outcome rates differ; cells ≥ 10 rows."""
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["F", "M"], n, p=[0.4, 0.6])
+    grp = rng.choice(["g1", "g2", "g3"], n, p=[0.5, 0.3, 0.2])
+    rate = 0.3 + 0.35 * (sex == "M") + 0.15 * (grp == "g2")
+    y = (rng.random(n) < rate).astype(int)
+    return pd.DataFrame(
+        {
+            "x": rng.normal(y, 1.0).round(3),
+            "c": rng.choice(["u", "v", "w"], n),
+            "sex": sex,
+            "grp": grp,
+            "y": y,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return make_table()
+
+
+@pytest.fixture(scope="module")
+def model(table: pd.DataFrame) -> FairPTGANSynthesizer:
+    return FairPTGANSynthesizer(sensitive=["sex", "grp"], target="y", positive_label=1, **FAST).fit(
+        table
+    )
+
+
+def rates(frame: pd.DataFrame, by: str | list[str]) -> pd.Series:
+    return frame.groupby(by)["y"].mean()
+
+
+# ------------------------------------------------------------------------- pure functions
+def test_outcome_distribution_by_hand() -> None:
+    counts = np.array([[60, 40], [90, 10]])  # group rates 0.4 and 0.1, overall 0.25
+    for fairness, expected in [(0.0, [0.4, 0.1]), (1.0, [0.25, 0.25]), (2.0, [0.1, 0.4])]:
+        probs, asked = outcome_distribution(counts, 1, np.array([0, 1]), fairness)
+        np.testing.assert_allclose(probs[:, 1], expected, atol=1e-12)
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+        np.testing.assert_allclose(asked, expected, atol=1e-12)
+    probs, asked = outcome_distribution(counts, 1, np.array([0, 1]), 5.0)
+    np.testing.assert_allclose(asked, [-0.35, 0.85])
+    np.testing.assert_allclose(probs[:, 1], [0.0, 0.85])  # clipped at 0
+
+
+def test_outcome_distribution_shifts_a_coarse_group_despite_saturation() -> None:
+    # groups 0 and 1 form one coarse group (rates 0.02 and 0.5, 50 rows each), group 2 another.
+    counts = np.array([[49, 1], [25, 25], [10, 90]])
+    by = np.array([0, 0, 1])
+    probs, _ = outcome_distribution(counts, 1, by, 1.0)
+    p = 116 / 200
+    coarse = (50 * probs[0, 1] + 50 * probs[1, 1]) / 100
+    assert coarse == pytest.approx(p, abs=1e-9)  # the coarse group's rate is met exactly
+    assert probs[2, 1] == pytest.approx(p, abs=1e-9)
+    assert probs[1, 1] - probs[0, 1] == pytest.approx(0.48, abs=1e-9)  # shifted alike
+    # three target categories: the two non-positive ones keep their proportion 3:1
+    probs, _ = outcome_distribution(np.array([[30, 10, 60], [60, 20, 20]]), 2, np.array([0, 1]), 1)
+    assert probs[0, 0] / probs[0, 1] == pytest.approx(3.0)
+    np.testing.assert_allclose(probs[:, 2], [0.4, 0.4])
+
+
+def test_allocate_is_exact_and_proportional() -> None:
+    probs = np.array([[0.5, 0.2], [0.2, 0.1]])
+    counts = allocate(1001, probs)
+    assert counts.sum() == 1001
+    assert np.all(np.abs(counts - probs.ravel() * 1001) < 1)
+    assert allocate(7, np.array([1.0, 0.0])).tolist() == [7, 0]
+
+
+# ------------------------------------------------------------------------- the knob
+def test_fairness_zero_reproduces_the_cells_exactly(
+    model: FairPTGANSynthesizer, table: pd.DataFrame
+) -> None:
+    rows = model.sample(len(table), random_state=0)
+    cells = pd.crosstab([rows["sex"], rows["grp"]], rows["y"])
+    real = pd.crosstab([table["sex"], table["grp"]], table["y"])
+    pd.testing.assert_frame_equal(cells, real)
+    assert list(rows.columns) == list(table.columns)
+    assert rows.dtypes.equals(table.dtypes)
+
+
+@pytest.mark.parametrize("fairness", [1.0, 2.0])
+def test_knob_sets_every_group_rate(
+    model: FairPTGANSynthesizer, table: pd.DataFrame, fairness: float
+) -> None:
+    n = 6000
+    rows = model.sample(n, fairness=fairness, random_state=1)
+    p = table["y"].mean()
+    real, got = rates(table, ["sex", "grp"]), rates(rows, ["sex", "grp"])
+    expected = real + fairness * (p - real)
+    sizes = rows.groupby(["sex", "grp"]).size()
+    assert np.all(np.abs(got - expected) <= 2.0 / sizes)  # exact up to rounding
+    shares = sizes / n
+    real_shares = table.groupby(["sex", "grp"]).size() / len(table)
+    assert np.all(np.abs(shares - real_shares) < 1e-3)  # group sizes follow the data
+
+
+def test_knob_by_one_attribute_keeps_differences_within_it(
+    model: FairPTGANSynthesizer, table: pd.DataFrame
+) -> None:
+    rows = model.sample(6000, fairness=1.0, by="sex", random_state=2)
+    p = table["y"].mean()
+    assert np.allclose(rates(rows, "sex"), p, atol=2e-3)
+    real, got = rates(table, ["sex", "grp"]), rates(rows, ["sex", "grp"])
+    for sex in ("F", "M"):  # within a sex, the gaps between groups are the data's
+        shifted, data = got[sex] - got[sex].mean(), real[sex] - real[sex].mean()
+        np.testing.assert_allclose(shifted, data, atol=5e-3)
+
+
+def test_balanced_groups(model: FairPTGANSynthesizer) -> None:
+    rows = model.sample(3000, balanced_groups=True, by="sex", random_state=0)
+    assert rows["sex"].value_counts().tolist() == [1500, 1500]
+    rows = model.sample(3000, balanced_groups=True, random_state=0)
+    assert set(rows.groupby(["sex", "grp"]).size()) == {500}
+
+
+def test_outcome_rates_table(model: FairPTGANSynthesizer, table: pd.DataFrame) -> None:
+    at_one = model.outcome_rates(1.0)
+    assert list(at_one.columns) == ["sex", "grp", "rows", "data_rate", "share", "rate"]
+    np.testing.assert_allclose(at_one["rate"], table["y"].mean())
+    assert at_one["rows"].sum() == len(table)
+    assert [tuple(g) for g in at_one[["sex", "grp"]].to_numpy()] == model.groups_
+
+
+def test_chunks_keep_exact_totals_and_can_interleave(model: FairPTGANSynthesizer) -> None:
+    whole = model.sample(1000, fairness=2.0, random_state=5)
+    first = model.iter_samples(1000, chunk_size=128, fairness=2.0, random_state=5)
+    other = model.iter_samples(500, chunk_size=100, fairness=0.0, random_state=6)
+    chunks, others = [], []
+    for chunk in first:  # the second iterator advances between the first one's chunks
+        chunks.append(chunk)
+        others.append(next(other, None))
+    joined = pd.concat(chunks, ignore_index=True)
+    assert [len(c) for c in chunks] == [128] * 7 + [104]
+    pd.testing.assert_frame_equal(
+        pd.crosstab([joined["sex"], joined["grp"]], joined["y"]),
+        pd.crosstab([whole["sex"], whole["grp"]], whole["y"]),
+    )
+    zero = pd.concat([o for o in others if o is not None], ignore_index=True)
+    expected = model.sample(500, random_state=6)
+    pd.testing.assert_frame_equal(
+        pd.crosstab(zero["sex"], zero["y"]), pd.crosstab(expected["sex"], expected["y"])
+    )
+
+
+def test_no_refit_between_settings_and_seeds(model: FairPTGANSynthesizer) -> None:
+    before = {k: v.clone() for k, v in model.generator_.state_dict().items()}
+    a = model.sample(200, fairness=0.0, random_state=3)
+    model.sample(200, fairness=2.0, random_state=3)
+    after = model.generator_.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    pd.testing.assert_frame_equal(a, model.sample(200, fairness=0.0, random_state=3))
+    assert not a.equals(model.sample(200, fairness=0.0, random_state=4))
+
+
+def test_same_seed_same_model_and_global_rng_untouched(table: pd.DataFrame) -> None:
+    np_state = np.random.get_state()  # noqa: NPY002 (checking the global state)
+    torch_state = torch.random.get_rng_state()
+    params = {"sensitive": "sex", "target": "y", "positive_label": "1", **FAST}
+    data = table.head(300)
+    first = FairPTGANSynthesizer(**params).fit(data).sample(100, fairness=1.5, random_state=3)
+    second = FairPTGANSynthesizer(**params).fit(data).sample(100, fairness=1.5, random_state=3)
+    pd.testing.assert_frame_equal(first, second)
+    assert torch.equal(torch_state, torch.random.get_rng_state())
+    new_state = np.random.get_state()  # noqa: NPY002
+    assert np.array_equal(new_state[1], np_state[1])
+
+
+def test_pairs_across_cells_by_default_or_within_one(
+    model: FairPTGANSynthesizer, table: pd.DataFrame
+) -> None:
+    first, second = model._draw_pairs(len(table), 2000)
+    assert (model._pair_cell[first] != model._pair_cell[second]).float().mean() > 0.5
+    within = clone(model).set_params(cross_group_pairs=False, epochs=1).fit(table)
+    first, second = within._draw_pairs(len(table), 2000)
+    assert torch.equal(within._pair_cell[first], within._pair_cell[second])
+
+
+# ------------------------------------------------------------------- params, files, errors
+def test_params_clone_and_save_load(
+    model: FairPTGANSynthesizer, table: pd.DataFrame, tmp_path: Path
+) -> None:
+    params = model.get_params()
+    assert {"sensitive", "positive_label", "cross_group_pairs", "epochs", "noise_dim"} <= set(
+        params
+    )
+    assert clone(model).get_params()["sensitive"] == ["sex", "grp"]
+    with pytest.raises(TypeError):
+        FairPTGANSynthesizer(sensitive="sex", epoch=3)  # a typo is not swallowed
+    path = model.save(tmp_path / "fair.fairsynth")
+    loaded = BaseSynthesizer.load(path, device="cpu")
+    assert isinstance(loaded, FairPTGANSynthesizer)
+    assert loaded.cell_counts_ == model.cell_counts_ and loaded.groups_ == model.groups_
+    pd.testing.assert_frame_equal(
+        loaded.sample(300, fairness=1.5, by="sex", random_state=9),
+        model.sample(300, fairness=1.5, by="sex", random_state=9),
+    )
+
+
+def test_missing_sensitive_values_are_refused(table: pd.DataFrame) -> None:
+    broken = table.copy()
+    broken.loc[[3, 8], "grp"] = None
+    with pytest.raises(DataError, match="'grp' has 2 missing"):
+        FairPTGANSynthesizer(sensitive=["sex", "grp"], target="y", positive_label=1, **FAST).fit(
+            broken
+        )
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "message"),
+    [
+        ({"target": "y", "positive_label": 1}, ParameterError, "needs sensitive"),
+        ({"sensitive": "sexx", "target": "y", "positive_label": 1}, DataError, "'sexx' not in"),
+        ({"sensitive": "y", "target": "y", "positive_label": 1}, ParameterError, "distinct"),
+        ({"sensitive": "sex", "target": "y", "positive_label": 7}, ParameterError, "Values: 0, 1"),
+        ({"sensitive": "sex", "target": "y", "positive_label": 1, "small_cells": "x"},
+         ParameterError, "small_cells"),
+    ],
+)  # fmt: skip
+def test_bad_parameters(
+    table: pd.DataFrame, params: dict[str, object], error: type, message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        FairPTGANSynthesizer(**params, **FAST).fit(table)
+
+
+def test_bad_sample_arguments(model: FairPTGANSynthesizer) -> None:
+    with pytest.raises(ParameterError, match="finite"):
+        model.sample(10, fairness=float("nan"))
+    with pytest.raises(ParameterError, match="Valid: 'sex', 'grp'"):
+        model.sample(10, by="race")
+
+
+def test_small_cells_warn_or_refuse_naming_the_cell(table: pd.DataFrame) -> None:
+    small = table[~((table["sex"] == "F") & (table["grp"] == "g3") & (table["y"] == 1))].copy()
+    small.loc[len(table) + 1] = [0.5, "u", "F", "g3", 1]  # one row in the cell
+    params = {"sensitive": ["sex", "grp"], "target": "y", "positive_label": 1, **FAST}
+    with pytest.raises(DataError, match="sex='F', grp='g3', y=1: 1 rows"):
+        FairPTGANSynthesizer(small_cells="error", **params).fit(small)
+    with pytest.warns(FairnessWarning, match="sex='F', grp='g3', y=1: 1 rows"):
+        model = FairPTGANSynthesizer(**params).fit(small)
+    rows = model.sample(2000, fairness=1.0, random_state=0)  # the cell is still generated
+    assert ((rows["sex"] == "F") & (rows["grp"] == "g3") & (rows["y"] == 1)).sum() > 0
+
+
+def test_impossible_rates_are_clipped_with_a_warning(model: FairPTGANSynthesizer) -> None:
+    with pytest.warns(FairnessWarning, match="clipped"):
+        rows = model.sample(500, fairness=8.0, by="sex", random_state=0)
+    assert rows["y"].isin([0, 1]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.sample(50, fairness=2.0, random_state=0)  # in range: no warning
