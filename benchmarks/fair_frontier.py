@@ -18,7 +18,7 @@ evaluations can be repeated (every number lands in a tidy CSV under ``--out``):
 
 Example (the runs reported in docs/fairness.md)::
 
-    python benchmarks/fair_frontier.py fit --dataset adult --epochs 50 --seed 0
+    python benchmarks/fair_frontier.py fit --dataset adult --seed 0 --cross-group-pairs
     python benchmarks/fair_frontier.py frontier benchmarks/runs/fair/adult-fair-s0.fairsynth
     python benchmarks/fair_frontier.py summary
 """
@@ -91,6 +91,10 @@ class _Log(Callback):
             losses = {k: round(v, 4) for k, v in record.items() if k not in ("epoch", "steps")}
             print(f"epoch {record['epoch'] + 1}: {losses}", file=sys.stderr, flush=True)
         return False
+
+
+def _epochs(text: str) -> int | str:
+    return text if text == "auto" else int(text)
 
 
 def _dataset_name(args: argparse.Namespace) -> str:
@@ -460,7 +464,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("fit", help="fit and save one model")
     p.add_argument("--dataset", default="adult", choices=sorted(ATTRIBUTES))
-    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--epochs", type=_epochs, default="auto", help="an int, or 'auto' [auto]")
     p.add_argument("--time-budget", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cross-group-pairs", action="store_true")

@@ -38,7 +38,8 @@ from fairsynth.callbacks import Callback
 __all__ = ["gradient_variance", "main", "mode_curve", "ring_markdown", "variance_study"]
 
 OUT = Path(__file__).parent / "results" / "ring"
-MODE_CONFIGS = ["ptgan", "wgan-gp", "wgan-gp-5", "ptgan-gp", "ptgan-no-noise-mix", "ptgan-r0.5"]
+MODE_CONFIGS = ["ptgan", "wgan-gp", "wgan-gp-5", "ptgan-gp", "ptgan-no-noise-mix", "ptgan-r0.5",
+                "ptgan-ns", "gan-ns-gp"]  # fmt: skip
 OBJECTIVES = ["ptgan", "ptgan-gp", "wgan-gp"]
 RING_ROWS, BATCH = 10_000, 100
 # The paper's toy scale: small networks, small batches, 2-D noise.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,13 +35,22 @@ def fail(message: str) -> None:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _show_warning(
+    message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any
+) -> None:
+    """Warnings as one line on stderr, without the source line Python adds."""
+    typer.echo(f"Warning: {message}", err=True)
+
+
 def handles_errors(func: F) -> F:
     """Turn a :class:`FairsynthError` raised inside a command into one line and exit code 2."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():  # restores the hook afterwards
+                warnings.showwarning = _show_warning
+                return func(*args, **kwargs)
         except FairsynthError as exc:
             fail(str(exc))
 
@@ -76,7 +86,9 @@ def main() -> None:
 MODELS = {
     "ptgan": ("fairsynth.synthesizer", "PTGANSynthesizer"),
     "ga-ntk": ("fairsynth.gantk", "GANTKSynthesizer"),
+    "fair-ptgan": ("fairsynth.fair", "FairPTGANSynthesizer"),
 }
+FAIR_OPTIONS = ("--sensitive", "--target", "--positive-label")
 
 
 def _model_class(name: str) -> Any:
@@ -104,9 +116,16 @@ def _given(**kwargs: Any) -> dict[str, Any]:
 def fit(
     data: Path = typer.Argument(..., help="Training table (CSV, or .parquet)."),
     output: Path = typer.Option(..., "--output", "-o", help="Model file to write."),
-    model: str = typer.Option("ptgan", "--model", "-m", help="ptgan or ga-ntk."),
+    model: str = typer.Option("ptgan", "--model", "-m", help="ptgan, ga-ntk or fair-ptgan."),
     discrete: list[str] | None = typer.Option(
         None, "--discrete", "-d", help="Discrete column (repeat, or comma-separated)."
+    ),
+    sensitive: list[str] | None = typer.Option(
+        None, "--sensitive", "-s", help="fair-ptgan: sensitive column (repeat, or comma-separated)."
+    ),
+    target: str | None = typer.Option(None, "--target", "-t", help="fair-ptgan: outcome column."),
+    positive_label: str | None = typer.Option(
+        None, "--positive-label", "-p", help="fair-ptgan: favourable outcome ('1' matches 1)."
     ),
     epochs: int | None = typer.Option(None, help="Passes over the data [model default]."),
     time_budget: float | None = typer.Option(None, help="Stop training after this many seconds."),
@@ -125,12 +144,18 @@ def fit(
     from fairsynth.io import check_output_path, read_table
 
     check_output_path(output, inputs=(data,))
-    table = read_table(data)
     cls = _model_class(model)
+    fair = _given(sensitive=_split_names(sensitive), target=target, positive_label=positive_label)
+    if model == "fair-ptgan" and len(fair) < 3:
+        fail(f"--model fair-ptgan needs {', '.join(FAIR_OPTIONS)}.")
+    if model != "fair-ptgan" and fair:
+        fail(f"{', '.join(FAIR_OPTIONS)} are options of --model fair-ptgan, not of {model}.")
+    table = read_table(data)
     params = _given(
         discrete_columns=_split_names(discrete), epochs=epochs, time_budget=time_budget,
         random_state=seed, device=device,
     )  # fmt: skip
+    params.update(fair)
     if checkpoint_every is not None and checkpoint_dir is None:
         fail("--checkpoint-every needs --checkpoint-dir.")
     if checkpoint_dir is not None:
@@ -161,6 +186,15 @@ def sample(
         20_000, help="Rows generated and written at a time (memory grows with it)."
     ),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+    fairness: float | None = typer.Option(
+        None, "--fairness", "-f", help="Fair models: the knob λ (0 keeps the data's rates) [0]."
+    ),
+    by: list[str] | None = typer.Option(
+        None, "--by", help="Fair models: sensitive column(s) the knob equalises [all]."
+    ),
+    balanced_groups: bool = typer.Option(
+        False, "--balanced-groups", help="Fair models: give every group the same share of rows."
+    ),
 ) -> None:
     """Generate rows from a saved model, streamed to a file in chunks."""
     from fairsynth.base import BaseSynthesizer
@@ -169,7 +203,12 @@ def sample(
 
     check_output_path(output, inputs=(model_file,))
     synthesizer = BaseSynthesizer.load(model_file, device=device)
-    chunks = synthesizer.iter_samples(n, chunk_size=chunk_size, random_state=seed)
+    knob = _given(fairness=fairness, by=_split_names(by), balanced_groups=balanced_groups or None)
+    if knob and not hasattr(synthesizer, "outcome_rates"):
+        name = type(synthesizer).__name__
+        fail(f"--fairness, --by and --balanced-groups need a fair-ptgan model; {model_file} "
+             f"holds a {name}.")  # fmt: skip
+    chunks = synthesizer.iter_samples(n, chunk_size=chunk_size, random_state=seed, **knob)
     rows = write_chunks(chunks, output)
     typer.echo(f"Wrote {rows:,} rows to {output}")
 

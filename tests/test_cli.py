@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -131,3 +132,62 @@ def test_demo_runs_end_to_end_with_one_epoch(tmp_path: Path) -> None:
     assert len(synth) == 30_162
     assert "income rate '>50K' | sex=Female" in result.output
     assert "rows/s" in result.output
+
+
+def test_fair_model_fit_and_sample_with_the_knob(tmp_path: Path, adult_small: pd.DataFrame) -> None:
+    small_csv = tmp_path / "train.csv"  # 600 rows: every (sex, income) cell has 10 or more
+    adult_small.to_csv(small_csv, index=False)
+    model = tmp_path / "fair.fairsynth"
+    fair = ["-m", "fair-ptgan", "-s", "sex", "-t", "income", "-p", ">50K"]
+    result = runner.invoke(app, ["fit", str(small_csv), "-o", str(model), *fair, *FAST])
+    assert result.exit_code == 0, result.output
+    assert "FairPTGANSynthesizer" in result.output
+    out = tmp_path / "fair.csv"
+    args = ["sample", str(model), "-n", "400", "-o", str(out), "--seed", "0", "--fairness", "1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rates = (pd.read_csv(out)["income"] == ">50K").groupby(pd.read_csv(out)["sex"]).mean()
+    assert rates.max() - rates.min() < 0.02  # λ = 1 equalises the rates (up to rounding)
+    plain = tmp_path / "plain.csv"
+    result = runner.invoke(app, [*args[:5], str(plain), "--seed", "0", "--fairness", "0"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(small_csv)
+    real = (table["income"] == ">50K").groupby(table["sex"]).mean()
+    kept = (pd.read_csv(plain)["income"] == ">50K").groupby(pd.read_csv(plain)["sex"]).mean()
+    assert np.allclose(kept.sort_index(), real.sort_index(), atol=0.02)  # λ = 0 keeps them
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["-m", "fair-ptgan", "-s", "sex"], "needs --sensitive, --target, --positive-label"),
+        (["-s", "sex"], "options of --model fair-ptgan"),
+        (["-m", "fair-ptgan", "-s", "sexx", "-t", "income", "-p", ">50K"], "sexx"),
+    ],
+)
+def test_fair_options_are_checked(tmp_path: Path, small_csv: Path, extra, message) -> None:
+    model = tmp_path / "m.fairsynth"
+    result = runner.invoke(app, ["fit", str(small_csv), "-o", str(model), *extra, *FAST])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not model.exists()
+
+
+def test_fairness_knob_on_a_plain_model_is_refused(tmp_path: Path, small_csv: Path) -> None:
+    model = tmp_path / "m.fairsynth"
+    assert runner.invoke(app, ["fit", str(small_csv), "-o", str(model), *FAST]).exit_code == 0
+    out = tmp_path / "o.csv"
+    result = runner.invoke(app, ["sample", str(model), "-n", "5", "-o", str(out), "-f", "1"])
+    assert result.exit_code == 2 and "fair-ptgan model" in result.output
+    assert not out.exists()
+
+
+def test_warnings_are_one_line(tmp_path: Path, small_csv: Path) -> None:
+    model = tmp_path / "m.fairsynth"
+    fair = ["-m", "fair-ptgan", "-s", "sex", "-t", "income", "-p", ">50K"]
+    with warnings.catch_warnings():  # 200 rows: a (sex, income) cell under 10 rows
+        warnings.simplefilter("always")  # shown by the CLI, not raised
+        result = runner.invoke(app, ["fit", str(small_csv), "-o", str(model), *fair, *FAST])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("Warning: ")]
+    assert len(lines) == 1 and "min_cell_size" in lines[0]

@@ -13,7 +13,8 @@ from sklearn.base import clone
 
 from fairsynth import DataError, ParameterError
 from fairsynth.base import BaseSynthesizer
-from fairsynth.fair import FairnessWarning, FairPTGANSynthesizer, allocate, outcome_distribution
+from fairsynth.fair import FairnessWarning, FairPTGANSynthesizer
+from fairsynth.knob import allocate, outcome_distribution
 
 FAST = {
     "epochs": 2,

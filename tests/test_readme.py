@@ -9,6 +9,7 @@ import re
 import shlex
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -19,6 +20,7 @@ SHRINK = [
     ("epochs=300", "epochs=1, batch_size=100, verbose=False"),
     (".fit(ds.train)", ".fit(ds.train.head(400))"),
     ("sample(10_000)", "sample(300)"),
+    ('positive_label=">50K",\n', 'positive_label=">50K", epochs=1, batch_size=100, verbose=False,'),
     ("evaluate(ds.train,", "evaluate(ds.train.head(400),"),
     ("real_test=ds.test,", "real_test=ds.test.head(400),"),
 ]
@@ -66,3 +68,29 @@ def test_cli_quick_start_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         result = runner.invoke(app, args)
         assert result.exit_code == 0, (command, result.output)
     assert Path("out.csv").exists() and Path("report.html").exists()
+
+
+def test_cli_fairness_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fairsynth import load_dataset
+
+    monkeypatch.chdir(tmp_path)
+    ds = load_dataset("adult")
+    ds.train.head(600).to_csv("train.csv", index=False)  # every (sex, income) cell ≥ 10 rows
+    ds.test.head(300).to_csv("test.csv", index=False)
+    text = next(block for block in _blocks("bash") if "fair-ptgan" in block)
+    commands = [
+        shlex.split(line.split("#")[0])
+        for line in text.replace("\\\n", " ").splitlines()
+        if line.strip().startswith("fairsynth")
+    ]
+    assert [c[1] for c in commands] == ["fit", "sample", "frontier"]
+    runner = CliRunner()
+    for command in commands:
+        args = command[1:]
+        if args[0] == "fit":
+            args += ["--epochs", "1", "--quiet", "--seed", "0"]
+        if args[0] == "frontier":
+            args += ["--fairness", "0,2"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (command, result.output)
+    assert len(pd.read_csv("fair.csv")) == 1000 and Path("frontier.png").stat().st_size > 10_000

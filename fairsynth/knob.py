@@ -1,0 +1,85 @@
+"""The fairness knob's arithmetic: how many rows each (group, outcome) cell gets.
+
+Pure numpy, no model: :func:`outcome_distribution` moves each group's rate of the positive
+outcome to ``p_s + λ (p - p_s)``, :func:`allocate` turns probabilities into exact row counts,
+and :class:`CellStream` hands those counts out chunk by chunk so that a streamed sample keeps
+the totals exactly. :class:`~fairsynth.fair.FairPTGANSynthesizer` generates each row for its
+cell.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["CellStream", "allocate", "outcome_distribution"]
+
+
+def outcome_distribution(
+    counts: np.ndarray, positive: int, by_group: np.ndarray, fairness: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``P'(Y = k | group)`` under the knob, and the positive rate it asks of each ``by`` group.
+
+    Parameters
+    ----------
+    counts : array of shape (n_groups, n_categories)
+        Real rows per (group, target category).
+    positive : int
+        Column of the positive category.
+    by_group : array of int, shape (n_groups,)
+        The group ``b`` of the attribute the knob acts on that each group belongs to (the
+        identity when the knob acts on the groups themselves).
+    fairness : float
+        λ: group ``b``'s positive rate becomes ``p_b + λ (p - p_b)``, clipped to [0, 1].
+
+    Returns
+    -------
+    probs : array of shape (n_groups, n_categories)
+        Rows sum to one. Within ``b`` every group's rate moves by one shift, found so that
+        ``b``'s rate is met although a rate near 0 or 1 saturates; the other categories keep
+        their proportions within the group.
+    asked : array of shape (n_by_groups,)
+        The rates ``p_b + λ (p - p_b)`` before clipping.
+    """
+    counts = np.asarray(counts, dtype=float)
+    size = counts.sum(axis=1)
+    rate = counts[:, positive] / size
+    by_size = np.bincount(by_group, weights=size)
+    by_rate = np.bincount(by_group, weights=counts[:, positive]) / by_size
+    asked = by_rate + fairness * (counts[:, positive].sum() / size.sum() - by_rate)
+    goal = np.clip(asked, 0.0, 1.0)
+    low, high = np.full(len(by_size), -1.0), np.full(len(by_size), 1.0)
+    for _ in range(60):  # bisection on each shift: the rate met is monotone in it
+        mid = (low + high) / 2
+        met = np.bincount(by_group, weights=size * np.clip(rate + mid[by_group], 0, 1)) / by_size
+        low, high = np.where(met < goal, mid, low), np.where(met < goal, high, mid)
+    new_rate = np.clip(rate + ((low + high) / 2)[by_group], 0.0, 1.0)
+    rest = np.delete(counts, positive, axis=1)
+    overall = rest.sum(axis=0) + 1e-12
+    total = rest.sum(axis=1, keepdims=True)
+    shares = np.where(total > 0, rest / np.maximum(total, 1.0), overall / overall.sum())
+    return np.insert(shares * (1.0 - new_rate)[:, None], positive, new_rate, axis=1), asked
+
+
+def allocate(n_rows: int, probs: np.ndarray) -> np.ndarray:
+    """Split ``n_rows`` over the cells in proportion to ``probs`` (largest remainders)."""
+    raw = np.asarray(probs, dtype=float).ravel() * n_rows / np.sum(probs)
+    counts = np.floor(raw).astype(np.int64)
+    order = np.argsort(-(raw - counts), kind="stable")
+    counts[order[: n_rows - int(counts.sum())]] += 1
+    return counts
+
+
+class CellStream:
+    """Hands out the cells of a sample chunk by chunk, without replacement (exact totals)."""
+
+    def __init__(self, counts: np.ndarray, rng: np.random.Generator) -> None:
+        self.remaining = counts.copy()
+        self.rng = rng
+
+    def take(self, size: int) -> np.ndarray:
+        if size >= self.remaining.sum():
+            chosen = self.remaining.copy()
+        else:
+            chosen = self.rng.multivariate_hypergeometric(self.remaining, size)
+        self.remaining -= chosen
+        return self.rng.permutation(np.repeat(np.arange(len(chosen)), chosen))
