@@ -91,14 +91,45 @@ def run_one(config: str, seed: int, extra: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+SUMMARY_COLUMNS = {
+    "Train_Time": "fit s", "Quality_Score": "Quality", "Column_Shapes": "Column Shapes",
+    "HistGB_AUC": "HistGB AUC", "LogReg_AUC": "LogReg AUC", "Label_Gap_sex": "label gap (sex)",
+    "Rare_Covered": "rare categories covered", "Rare_Mass_Ratio": "rare mass ratio",
+}  # fmt: skip
+
+
+def summary_table(path: Path) -> str:
+    """Mean ± sd over seeds per configuration (default parameters only), as markdown."""
+    import pandas as pd
+
+    rows = pd.read_json(path, lines=True)
+    rows = rows[[str(r["params"]) == str(CONFIGS[r["Synthesizer"]]) for _, r in rows.iterrows()]]
+    grouped = rows.groupby("Synthesizer", sort=False)
+    lines = ["| config | seeds | " + " | ".join(SUMMARY_COLUMNS.values()) + " |"]
+    lines.append("|---|---:|" + "---:|" * len(SUMMARY_COLUMNS))
+    for name, part in grouped:
+        cells = []
+        for column in SUMMARY_COLUMNS:
+            mean, sd = part[column].mean(), part[column].std()
+            digits = 0 if column == "Train_Time" else 3
+            cells.append(f"{mean:.{digits}f}" + ("" if pd.isna(sd) else f" ± {sd:.{digits}f}"))
+        seeds = ", ".join(str(s) for s in sorted(part["seed"]))
+        lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", nargs="+", default=["ptgan", "wgan-gp"], choices=CONFIGS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--params", default="{}", help="JSON of extra parameters for every run")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--summary", action="store_true", help="print the results as markdown")
     args = parser.parse_args()
     extra = json.loads(args.params)
+    if args.summary:
+        print(summary_table(RESULTS))
+        return
     if args.single:
         print(json.dumps(run_one(args.configs[0], args.seeds[0], extra)))
         return
