@@ -9,7 +9,7 @@ what to install.
 Ablations are parameter sets of the same estimator (``CONFIGS``): one training loop, no copies.
 
 >>> sorted(CONFIGS)[:3]
-['ptgan', 'ptgan-cp10', 'ptgan-gp']
+['gan-ns-gp', 'ptgan', 'ptgan-cp10']
 >>> SYNTHESIZERS["ctgan"].kind
 'baseline'
 """
