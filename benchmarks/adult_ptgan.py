@@ -92,7 +92,7 @@ def run_one(config: str, seed: int, extra: dict[str, Any]) -> dict[str, Any]:
 
 
 SUMMARY_COLUMNS = {
-    "Train_Time": "fit s", "Quality_Score": "Quality", "Column_Shapes": "Column Shapes",
+    "Quality_Score": "Quality", "Column_Shapes": "Column Shapes",
     "HistGB_AUC": "HistGB AUC", "LogReg_AUC": "LogReg AUC", "Label_Gap_sex": "label gap (sex)",
     "Rare_Covered": "rare categories covered", "Rare_Mass_Ratio": "rare mass ratio",
 }  # fmt: skip

@@ -48,9 +48,7 @@ def handles_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            with warnings.catch_warnings():  # restores the hook afterwards
-                warnings.showwarning = _show_warning
-                return func(*args, **kwargs)
+            return func(*args, **kwargs)
         except FairsynthError as exc:
             fail(str(exc))
 
@@ -59,6 +57,7 @@ def handles_errors(func: F) -> F:
 
 def main() -> None:
     """Console entry point: every error a user can cause is one line on stderr, exit code 2."""
+    warnings.showwarning = _show_warning  # this process is the CLI: warnings as one line
     if len(sys.argv) <= 1:
         app()  # standalone: prints the help
         return
