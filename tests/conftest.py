@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -17,6 +21,28 @@ torch.set_num_threads(1)
 def adult_small() -> pd.DataFrame:
     """600 real Adult training rows (all dtypes of the real table)."""
     return load_dataset("adult").train.sample(600, random_state=0).reset_index(drop=True)
+
+
+# Networks of a single 16-unit layer, for tests that fit many models (epochs set by each test).
+SMALL_NETS: dict[str, object] = {
+    "batch_size": 100,
+    "generator_dims": (16,),
+    "critic_dims": (16,),
+    "noise_dim": 8,
+    "verbose": False,
+    "random_state": 0,
+}
+
+
+@contextmanager
+def global_rngs_untouched() -> Iterator[None]:
+    """Assert that the block leaves numpy's and torch's global random states as it found them."""
+    numpy_state = np.random.get_state()  # noqa: NPY002 (checking the global state)
+    torch_state = torch.random.get_rng_state()
+    yield
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
+    after = np.random.get_state()  # noqa: NPY002
+    assert all(np.array_equal(a, b) for a, b in zip(after, numpy_state, strict=True))
 
 
 TINY_PARAMS: dict[str, object] = {

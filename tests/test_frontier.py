@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SMALL_NETS
 from typer.testing import CliRunner
 
 from fairsynth import ParameterError, PTGANSynthesizer
@@ -20,15 +21,7 @@ from fairsynth.frontier import (
     plot_frontier,
 )
 
-FAST = {
-    "epochs": 2,
-    "batch_size": 100,
-    "generator_dims": (16,),
-    "critic_dims": (16,),
-    "noise_dim": 8,
-    "verbose": False,
-    "random_state": 0,
-}
+FAST = {"epochs": 2, **SMALL_NETS}
 
 
 def make_table(n: int, seed: int) -> pd.DataFrame:
