@@ -111,8 +111,7 @@ def summary_table(path: Path) -> str:
         cells = []
         for column in SUMMARY_COLUMNS:
             mean, sd = part[column].mean(), part[column].std()
-            digits = 0 if column == "Train_Time" else 3
-            cells.append(f"{mean:.{digits}f}" + ("" if pd.isna(sd) else f" ± {sd:.{digits}f}"))
+            cells.append(f"{mean:.3f}" + ("" if pd.isna(sd) else f" ± {sd:.3f}"))
         seeds = ", ".join(str(s) for s in sorted(part["seed"]))
         lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
