@@ -71,6 +71,7 @@ def run_one(config: str, seed: int, extra: dict[str, Any]) -> dict[str, Any]:
         "Dataset": "adult",
         "seed": seed,
         "params": params,
+        "ema_decay": model.ema_decay,
         "steps": int(sum(h["steps"] for h in model.history_)),
         "Train_Time": round(model.fit_time_, 1),
         "Sample_Rows_Per_s": round(len(synth) / sample_seconds),
@@ -99,12 +100,22 @@ SUMMARY_COLUMNS = {
 
 
 def summary_table(path: Path) -> str:
-    """Mean ± sd over seeds per configuration (default parameters only), as markdown."""
+    """Mean ± sd over seeds per configuration (default parameters only), as markdown.
+
+    Rows from before weight averaging became the default (no ``ema_decay`` recorded, or None)
+    are their own group, marked "no averaging".
+    """
     import pandas as pd
+
+    from fairsynth import PTGANSynthesizer
 
     rows = pd.read_json(path, lines=True)
     rows = rows[[str(r["params"]) == str(CONFIGS[r["Synthesizer"]]) for _, r in rows.iterrows()]]
-    grouped = rows.groupby("Synthesizer", sort=False)
+    default = PTGANSynthesizer().ema_decay
+    decay = rows["ema_decay"] if "ema_decay" in rows else pd.Series(None, index=rows.index)
+    averaged = decay.astype(float).fillna(-1.0) == default
+    names = rows["Synthesizer"].where(averaged, rows["Synthesizer"] + ", no averaging")
+    grouped = rows.groupby(names, sort=False)
     lines = ["| config | seeds | " + " | ".join(SUMMARY_COLUMNS.values()) + " |"]
     lines.append("|---|---:|" + "---:|" * len(SUMMARY_COLUMNS))
     for name, part in grouped:

@@ -168,7 +168,7 @@ def gradient_variance(model: Any, data: Any, objective: str, batches: int = 30) 
     import copy
 
     saved_params = {k: getattr(model, k) for k in _objective(objective)}
-    saved_nets = {n: copy.deepcopy(getattr(model, n).state_dict()) for n in model._network_names}
+    saved_nets = {n: copy.deepcopy(net.state_dict()) for n, net in model._networks().items()}
     saved_rng = model._torch_generator.get_state()
     saved_optim = model._g_optimizer, model._d_optimizer
     probes = (

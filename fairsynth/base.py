@@ -137,6 +137,14 @@ class BaseSynthesizer(BaseEstimator):
         """Return ``n_rows`` transformed rows (eval mode, no grad is arranged by the caller)."""
         raise NotImplementedError
 
+    def _networks(self) -> dict[str, nn.Module]:
+        """The fitted networks by attribute name; one a configuration does not use is absent."""
+        return {
+            name: network
+            for name in self._network_names
+            if (network := getattr(self, name, None)) is not None
+        }
+
     # ------------------------------------------------------------------------------- fit
     def fit(self, X: pd.DataFrame, y: None = None) -> BaseSynthesizer:
         """Learn the table ``X``.
@@ -362,7 +370,7 @@ class BaseSynthesizer(BaseEstimator):
         chunk = min(chunk, max(1, _MAX_CHUNK_CELLS // max(1, self.transformer_.output_dim_)))
         seed = draw_seed(random_state)
         generator = torch.Generator(device=self.device_).manual_seed(seed)
-        networks = [getattr(self, name) for name in self._network_names]
+        networks = list(self._networks().values())
         modes = [net.training for net in networks]
         for net in networks:
             net.eval()
@@ -430,8 +438,8 @@ class BaseSynthesizer(BaseEstimator):
         )
         weights = {
             f"{name}.{key}": value
-            for name in self._network_names
-            for key, value in getattr(self, name).state_dict().items()
+            for name, network in self._networks().items()
+            for key, value in network.state_dict().items()
         }
         config, arrays = self.transformer_.get_state()
         return ModelContents(
@@ -472,12 +480,11 @@ class BaseSynthesizer(BaseEstimator):
             model.feature_names_in_ = np.asarray(model.feature_names_in_, dtype=object)
             width = model.transformer_.output_dim_
             model._build(torch.zeros((2, width), device=model.device_))
-            for name in model._network_names:
+            for name, network in model._networks().items():
                 prefix = f"{name}."
                 state = {
                     k[len(prefix) :]: v for k, v in contents.weights.items() if k.startswith(prefix)
                 }
-                network: nn.Module = getattr(model, name)
                 network.load_state_dict(state)
                 network.to(model.device_)
         except (AttributeError, TypeError, ValueError, RuntimeError) as exc:

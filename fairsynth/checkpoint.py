@@ -364,10 +364,10 @@ def _capture_state(
 
 def _restore_state(model: BaseSynthesizer, contents: ModelContents) -> list[dict[str, Any]]:
     training, tensors = contents.training or {}, contents.training_tensors or {}
-    for name in model._network_names:
+    for name, network in model._networks().items():
         prefix = f"{name}."
         state = {k[len(prefix) :]: v for k, v in contents.weights.items() if k.startswith(prefix)}
-        getattr(model, name).load_state_dict(state)
+        network.load_state_dict(state)
     optimizers = _optimizers(model)
     if sorted(optimizers) != sorted(training["optimizers"]):
         raise ValueError(f"optimisers {sorted(training['optimizers'])} != {sorted(optimizers)}")

@@ -470,7 +470,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         condition = self._cell_codes()[cells]
         noise = torch.randn((n_rows, self.noise_dim), generator=generator, device=self.device_)
         zeros = torch.zeros((n_rows, 1), device=self.device_)
-        rows = self.generator_(torch.cat([noise, condition], 1), zeros)
+        rows = self._sampler()(torch.cat([noise, condition], 1), zeros)
         return rows.index_copy(1, self._cond_index, condition)
 
     # ------------------------------------------------------------------------ model files

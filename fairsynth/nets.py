@@ -3,17 +3,19 @@
 The generator maps noise and a temperature to one row of the transformed table; its output
 heads follow the transform's column spans: ``tanh`` for the scalar of a continuous column,
 ``softmax`` (or Gumbel-softmax) for a one-hot block. The critic scores a row at a temperature.
+:class:`WeightAverage` keeps a running average of the generator's weights to sample from.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Literal, Protocol
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Critic", "Generator", "OutputHeads", "SpanLike"]
+__all__ = ["Critic", "Generator", "OutputHeads", "SpanLike", "WeightAverage"]
 
 Norm = Literal["batch", "layer", "none"]
 
@@ -145,3 +147,49 @@ class Critic(nn.Module):
     def forward(self, x: Tensor, t: Tensor) -> Tensor:
         joined = torch.cat([x, t], dim=1)
         return self.body(joined.reshape(-1, joined.shape[1] * self.pac)).squeeze(1)
+
+
+class WeightAverage(nn.Module):
+    """A running average of a network's weights (Polyak averaging), to sample from.
+
+    Each :meth:`update` moves the average toward the network: ``w <- d w + (1 - d) w_net``
+    with ``d = min(decay, n / (n + 1))`` after ``n`` earlier updates. So the average starts as
+    the plain mean of the first iterates (no pull toward the initial weights in a short fit)
+    and becomes an exponential moving average of decay ``decay`` after ``1 / (1 - decay)``
+    updates. Floating-point buffers (batch-norm running statistics) are averaged too, other
+    buffers (step counts) copied. The count is a buffer, so model files and checkpoints keep it.
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+        The network being trained; the average starts as a copy of it.
+    decay : float
+        Share of the average kept at each update, in [0, 1).
+    """
+
+    def __init__(self, network: nn.Module, decay: float) -> None:
+        super().__init__()
+        self.module = copy.deepcopy(network).requires_grad_(False)
+        self.decay = float(decay)
+        self.n_averaged: Tensor
+        self.register_buffer("n_averaged", torch.zeros((), dtype=torch.long))
+
+    def forward(self, *inputs: Tensor) -> Tensor:
+        return self.module(*inputs)
+
+    @torch.no_grad()
+    def update(self, network: nn.Module) -> None:
+        """Fold ``network``'s current weights into the average."""
+        count = self.n_averaged.to(torch.float32)
+        keep = torch.clamp(count / (count + 1.0), max=self.decay)  # no host sync on a GPU
+        pairs = zip(
+            [*self.module.parameters(), *self.module.buffers()],
+            [*network.parameters(), *network.buffers()],
+            strict=True,
+        )
+        for kept, current in pairs:
+            if kept.is_floating_point():
+                kept.lerp_(current, (1.0 - keep).to(kept.dtype))
+            else:
+                kept.copy_(current)
+        self.n_averaged += 1

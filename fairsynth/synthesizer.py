@@ -13,7 +13,7 @@ from fairsynth.base import BaseSynthesizer
 from fairsynth.callbacks import Callback
 from fairsynth.exceptions import ParameterError, format_choices
 from fairsynth.losses import get_loss
-from fairsynth.nets import Critic, Generator
+from fairsynth.nets import Critic, Generator, WeightAverage
 from fairsynth.tempering import (
     coherency_penalty,
     draw_mixing_weights,
@@ -73,6 +73,12 @@ class PTGANSynthesizer(BaseSynthesizer):
         Adam step size of both networks.
     betas : tuple of float, default=(0.0, 0.9)
         Adam moment coefficients.
+    ema_decay : float or None, default=0.999
+        Sample from a running average of the generator's weights: the mean of the iterates
+        for the first ``1 / (1 - ema_decay)`` steps, then an exponential moving average that
+        keeps ``ema_decay`` of itself each step (:class:`~fairsynth.nets.WeightAverage`).
+        None samples from the trained weights. On Adult it raised TSTR AUC and steadied
+        Quality across seeds at no cost in time (docs/method.md).
     norm : {'batch', 'layer', 'none'}, default='batch'
         Normalisation in the generator's blocks.
     categorical_head : {'softmax', 'gumbel'}, default='softmax'
@@ -105,6 +111,8 @@ class PTGANSynthesizer(BaseSynthesizer):
         The fitted reversible transform.
     generator_, critic_ : torch.nn.Module
         The trained networks.
+    generator_ema_ : WeightAverage or None
+        The averaged generator that ``sample`` uses (None when ``ema_decay`` is None).
     n_epochs_ : int or None
         Epochs trained for (``epochs`` resolved; None under a time budget alone).
     history_ : list of dict
@@ -131,7 +139,7 @@ class PTGANSynthesizer(BaseSynthesizer):
     ['x', 'c']
     """
 
-    _network_names = ("generator_", "critic_")
+    _network_names = ("generator_", "critic_", "generator_ema_")
 
     def __init__(
         self,
@@ -152,6 +160,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         critic_steps: int = 1,
         learning_rate: float = 1e-4,
         betas: tuple[float, float] = (0.0, 0.9),
+        ema_decay: float | None = 0.999,
         norm: Literal["batch", "layer", "none"] = "batch",
         categorical_head: Literal["softmax", "gumbel"] = "softmax",
         pac: int = 1,
@@ -179,6 +188,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         self.critic_steps = critic_steps
         self.learning_rate = learning_rate
         self.betas = betas
+        self.ema_decay = ema_decay
         self.norm = norm
         self.categorical_head = categorical_head
         self.pac = pac
@@ -202,6 +212,11 @@ class PTGANSynthesizer(BaseSynthesizer):
         for name in ("coherency_weight", "gradient_penalty_weight"):
             if float(getattr(self, name)) < 0:
                 raise ParameterError(f"{name} must be ≥ 0, got {getattr(self, name)!r}.")
+        decay = self.ema_decay
+        if decay is not None and (
+            isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 1
+        ):
+            raise ParameterError(f"ema_decay must be None or lie in [0, 1), got {decay!r}.")
         for name in ("noise_dim", "critic_steps", "pac"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -224,6 +239,9 @@ class PTGANSynthesizer(BaseSynthesizer):
             categorical=self.categorical_head,
         ).to(self.device_)  # fmt: skip
         self.critic_ = Critic(data.shape[1], self.critic_dims, pac=self.pac).to(self.device_)
+        self.generator_ema_: WeightAverage | None = None
+        if self.ema_decay is not None:
+            self.generator_ema_ = WeightAverage(self.generator_, float(self.ema_decay))
         betas = (float(self.betas[0]), float(self.betas[1]))
         self._g_optimizer = torch.optim.Adam(
             self.generator_.parameters(), lr=self.learning_rate, betas=betas
@@ -303,6 +321,8 @@ class PTGANSynthesizer(BaseSynthesizer):
         self._g_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self._g_optimizer.step()
+        if self.generator_ema_ is not None:
+            self.generator_ema_.update(self.generator_)
         return {"generator_loss": loss.detach()}
 
     def _train_step(self, data: Tensor) -> dict[str, Tensor]:
@@ -311,9 +331,13 @@ class PTGANSynthesizer(BaseSynthesizer):
         record.update(self._generator_step())
         return record
 
+    def _sampler(self) -> torch.nn.Module:
+        """The generator that ``sample`` runs: the averaged one when there is one."""
+        return self.generator_ if self.generator_ema_ is None else self.generator_ema_
+
     def _generate(self, n_rows: int, generator: torch.Generator) -> Tensor:
         noise = torch.randn((n_rows, self.noise_dim), generator=generator, device=self.device_)
-        return self.generator_(noise, torch.zeros((n_rows, 1), device=self.device_))
+        return self._sampler()(noise, torch.zeros((n_rows, 1), device=self.device_))
 
 
 def _check_choice(name: str, value: object, choices: Sequence[object]) -> None:

@@ -68,8 +68,9 @@ class Interrupted(PTGANSynthesizer):
 
 
 def assert_same_networks(first: BaseSynthesizer, second: BaseSynthesizer) -> None:
-    for name in first._network_names:
-        a, b = getattr(first, name).state_dict(), getattr(second, name).state_dict()
+    assert first._networks().keys() == second._networks().keys()
+    for name, network in first._networks().items():
+        a, b = network.state_dict(), second._networks()[name].state_dict()
         assert a.keys() == b.keys()
         for key in a:
             assert torch.equal(a[key], b[key]), (name, key)
