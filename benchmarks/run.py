@@ -394,12 +394,15 @@ def run_grid(
     timeout: float = 10800.0,
     threads: int = 2,
     retry_failed: bool = False,
+    rerun: bool = False,
     command: str | None = None,
 ) -> pd.DataFrame:
     """Run every (dataset, synthesizer, seed) not finished in ``out``; return the tidy table.
 
     ``params`` maps a synthesizer's name to parameter overrides; ``evaluation`` holds extra
     keyword arguments of ``evaluate`` for every run; ``command`` is recorded with each run.
+    ``rerun`` runs finished runs again (after a change of code); the newest record of a run
+    is the one results.csv and the summary use, the older ones stay in runs.jsonl.
     Seeds are the outer loop, so an interrupted grid already has one seed of everything.
     """
     unknown = sorted({*synthesizers} - set(SYNTHESIZERS)) + sorted({*datasets} - set(DATASETS))
@@ -419,7 +422,9 @@ def run_grid(
                 f"{out} holds {job} with parameters {old['params']} and evaluation settings "
                 f"{old.get('evaluate', {})}, not {wanted[0]} and {wanted[1]}: use another --out."
             )
-    todo = [j for j in jobs if j not in runs or (retry_failed and runs[j]["status"] != "ok")]
+    todo = [
+        j for j in jobs if rerun or j not in runs or (retry_failed and runs[j]["status"] != "ok")
+    ]
     print(f"{len(jobs)} runs, {len(jobs) - len(todo)} already in {out}, {len(todo)} to go.")
     context = {"git": _git(), "threads": threads, "command": command}
     started = time.perf_counter()
@@ -462,6 +467,9 @@ def main(argv: list[str] | None = None) -> None:
         help="JSON of extra evaluate() arguments, e.g. '{\"reference\": false}'",
     )
     parser.add_argument("--retry-failed", action="store_true", help="rerun failed runs")
+    parser.add_argument(
+        "--rerun", action="store_true", help="rerun finished runs too (the newest record counts)"
+    )
     parser.add_argument("--list", action="store_true", help="list the registry and exit")
     for hidden in ("--dataset", "--synthesizer", "--result"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
@@ -485,6 +493,7 @@ def main(argv: list[str] | None = None) -> None:
         timeout=args.timeout,
         threads=args.threads,
         retry_failed=args.retry_failed,
+        rerun=args.rerun,
         command=shlex.join(["python", "-m", "benchmarks.run", *sys.argv[1:]])
         if argv is None
         else shlex.join(["python", "-m", "benchmarks.run", *argv]),

@@ -6,6 +6,7 @@ Only fairsynth's own synthesizers run here (the bench extra is not installed in 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -79,6 +80,21 @@ def test_grid_resumes_and_refuses_other_parameters(grid) -> None:
     assert (out / "runs.jsonl").read_text().count("\n") == lines
     with pytest.raises(SystemExit, match="another --out"):
         run_grid(["german"], ["ptgan"], [0], out=out, params={"ptgan": {"epochs": 3}})
+
+
+def test_rerun_appends_a_newer_record_that_counts(grid, tmp_path) -> None:
+    out, _ = grid
+    shutil.copy(out / "runs.jsonl", tmp_path / "runs.jsonl")
+    before = load_runs(tmp_path)[("german", "ptgan", 0)]
+    run_grid(
+        ["german"], ["ptgan"], [0], out=tmp_path, params=TINY, evaluation=QUICK, threads=1,
+        rerun=True,
+    )  # fmt: skip
+    lines = (tmp_path / "runs.jsonl").read_text().splitlines()
+    assert len(lines) == (out / "runs.jsonl").read_text().count("\n") + 1
+    after = load_runs(tmp_path)[("german", "ptgan", 0)]
+    assert after["finished"] >= before["finished"] and after is not before
+    assert json.loads(lines[-1])["finished"] == after["finished"]
 
 
 def test_timeout_kills_the_run_and_records_it(tmp_path) -> None:
