@@ -118,7 +118,7 @@ def summary_table(path: Path) -> str:
     grouped = rows.groupby(names, sort=False)
     lines = ["| config | seeds | " + " | ".join(SUMMARY_COLUMNS.values()) + " |"]
     lines.append("|---|---:|" + "---:|" * len(SUMMARY_COLUMNS))
-    for name, part in grouped:
+    for name, part in sorted(grouped, key=lambda item: str(item[0]).endswith("no averaging")):
         cells = []
         for column in SUMMARY_COLUMNS:
             mean, sd = part[column].mean(), part[column].std()
