@@ -197,13 +197,14 @@ def sample(
 ) -> None:
     """Generate rows from a saved model, streamed to a file in chunks."""
     from fairsynth.base import BaseSynthesizer
+    from fairsynth.fair import FairPTGANSynthesizer
     from fairsynth.io import check_output_path
     from fairsynth.streaming import write_chunks
 
     check_output_path(output, inputs=(model_file,))
     synthesizer = BaseSynthesizer.load(model_file, device=device)
     knob = _given(fairness=fairness, by=_split_names(by), balanced_groups=balanced_groups or None)
-    if knob and not hasattr(synthesizer, "outcome_rates"):
+    if knob and not isinstance(synthesizer, FairPTGANSynthesizer):
         name = type(synthesizer).__name__
         fail(f"--fairness, --by and --balanced-groups need a fair-ptgan model; {model_file} "
              f"holds a {name}.")  # fmt: skip
