@@ -56,7 +56,11 @@ rows. Detection AUC: a classifier separating real and synthetic rows (0.5 = indi
 DCR ratio: median distance of synthetic rows to the closest training row over the same for real
 held-out rows (about 1 is good; near 0 means copies). fit / CTGAN: mean fit time over CTGAN's on
 the same data set and machine. Peak MB: peak resident memory of the run's process after fitting
-and sampling (imports and data included). Figures are mean ± sd over the seeds (n)."""
+and sampling (imports and data included). Figures are mean ± sd over the seeds (n). A run's
+seed seeds the synthesizer, its sample and the evaluation's classifiers (HistGB's
+`random_state`, which evaluation.md fixes at 0): the spread includes the classifiers' own, about
+±0.002 AUC on Adult. fairsynth's PTGAN family samples from its averaged generator
+(`ema_decay=0.999`) in runs of code from 2ea5fb0 on (the "Code" line lists each run's commit)."""
 
 
 def aggregate(results: pd.DataFrame) -> pd.DataFrame:
