@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from fairsynth.base import BaseSynthesizer
+from fairsynth.callbacks import Callback
 from fairsynth.datasets import load_dataset
 
 # The test networks are tiny: one thread is faster than two, and far faster on a busy machine,
@@ -43,6 +46,16 @@ def global_rngs_untouched() -> Iterator[None]:
     assert torch.equal(torch.random.get_rng_state(), torch_state)
     after = np.random.get_state()  # noqa: NPY002
     assert all(np.array_equal(a, b) for a, b in zip(after, numpy_state, strict=True))
+
+
+class StopAfter(Callback):
+    """Stop training after ``epochs`` epochs (as an early-stopping callback would)."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def on_epoch_end(self, model: BaseSynthesizer, record: dict[str, Any]) -> bool:
+        return len(model.history_) >= self.epochs
 
 
 TINY_PARAMS: dict[str, object] = {

@@ -9,12 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import SMALL_NETS
+from conftest import SMALL_NETS, StopAfter
 from torch import nn
 
 from fairsynth import ParameterError, PTGANSynthesizer
-from fairsynth.base import BaseSynthesizer
-from fairsynth.callbacks import Callback
 from fairsynth.checkpoint import Checkpoint
 from fairsynth.fair import FairPTGANSynthesizer
 from fairsynth.nets import WeightAverage
@@ -35,14 +33,6 @@ def table() -> pd.DataFrame:
             "y": y,
         }
     )
-
-
-class _StopAfter(Callback):
-    def __init__(self, epochs: int) -> None:
-        self.epochs = epochs
-
-    def on_epoch_end(self, model: BaseSynthesizer, record: dict[str, Any]) -> bool:
-        return len(model.history_) >= self.epochs
 
 
 def test_average_by_hand() -> None:
@@ -102,7 +92,7 @@ def test_save_load_keeps_the_average(tmp_path: Path, table: pd.DataFrame) -> Non
 def test_resume_keeps_the_average(tmp_path: Path, table: pd.DataFrame, decay: float | None) -> None:
     params = {**FAST, "batch_size": 200, "ema_decay": decay}  # one step per epoch
     reference = PTGANSynthesizer(**params).fit(table)
-    stopped = [Checkpoint(tmp_path, every_epochs=1), _StopAfter(2)]
+    stopped = [Checkpoint(tmp_path, every_epochs=1), StopAfter(2)]
     PTGANSynthesizer(**params, callbacks=stopped).fit(table)
     resumed = PTGANSynthesizer(**params, checkpoint_dir=tmp_path).fit(table)
     assert resumed.resumed_epochs_ == 2

@@ -16,12 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import SMALL_NETS, global_rngs_untouched
+from conftest import SMALL_NETS, StopAfter, global_rngs_untouched
 from typer.testing import CliRunner
 
 from fairsynth import DataError, ModelFileError, NotFittedError, ParameterError, PTGANSynthesizer
 from fairsynth.base import BaseSynthesizer
-from fairsynth.callbacks import Callback
 from fairsynth.checkpoint import Checkpoint, fit_fingerprint
 from fairsynth.cli import app
 from fairsynth.gantk import GANTKSynthesizer
@@ -43,16 +42,6 @@ def table() -> pd.DataFrame:
 def reference(table: pd.DataFrame) -> PTGANSynthesizer:
     """An uninterrupted fit of 6 epochs, without checkpoints."""
     return PTGANSynthesizer(epochs=6, **TINY).fit(table)
-
-
-class StopAfter(Callback):
-    """Stop training after ``epochs`` epochs (as an early-stopping callback would)."""
-
-    def __init__(self, epochs: int) -> None:
-        self.epochs = epochs
-
-    def on_epoch_end(self, model: BaseSynthesizer, record: dict[str, Any]) -> bool:
-        return len(model.history_) >= self.epochs
 
 
 class Interrupted(PTGANSynthesizer):

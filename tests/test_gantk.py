@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import global_rngs_untouched
+from conftest import StopAfter, global_rngs_untouched
 from sklearn.base import clone
 
 from fairsynth.base import BaseSynthesizer
-from fairsynth.callbacks import Callback
 from fairsynth.exceptions import NotFittedError, ParameterError
 from fairsynth.gantk import MODEL_NAME, GANTKSynthesizer
 from fairsynth.toy import make_ring, ring_coverage
@@ -136,18 +134,10 @@ def test_covers_most_modes_of_the_ring() -> None:
     assert good > 0.5
 
 
-class _StopAfter(Callback):
-    def __init__(self, epochs: int) -> None:
-        self.epochs = epochs
-
-    def on_epoch_end(self, model: BaseSynthesizer, record: dict[str, Any]) -> bool:
-        return len(model.history_) >= self.epochs
-
-
 def test_checkpoint_resumes_to_the_same_model(tmp_path: Path) -> None:
     table = _table()
     whole = _small(epochs=3).fit(table)
-    stopped = _small(epochs=3, checkpoint_dir=tmp_path, callbacks=[_StopAfter(1)]).fit(table)
+    stopped = _small(epochs=3, checkpoint_dir=tmp_path, callbacks=[StopAfter(1)]).fit(table)
     assert stopped.stopped_reason_ == "callback" and len(stopped.history_) == 1
     resumed = _small(epochs=3, checkpoint_dir=tmp_path).fit(table)
     assert resumed.resumed_epochs_ == 1
