@@ -145,6 +145,13 @@ class BaseSynthesizer(BaseEstimator):
             if (network := getattr(self, name, None)) is not None
         }
 
+    def _load_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        """Load each network's ``<name>.<key>`` entries of ``weights`` (a model file's)."""
+        for name, network in self._networks().items():
+            prefix = f"{name}."
+            state = {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
+            network.load_state_dict(state)
+
     # ------------------------------------------------------------------------------- fit
     def fit(self, X: pd.DataFrame, y: None = None) -> BaseSynthesizer:
         """Learn the table ``X``.
@@ -480,12 +487,8 @@ class BaseSynthesizer(BaseEstimator):
             model.feature_names_in_ = np.asarray(model.feature_names_in_, dtype=object)
             width = model.transformer_.output_dim_
             model._build(torch.zeros((2, width), device=model.device_))
-            for name, network in model._networks().items():
-                prefix = f"{name}."
-                state = {
-                    k[len(prefix) :]: v for k, v in contents.weights.items() if k.startswith(prefix)
-                }
-                network.load_state_dict(state)
+            model._load_weights(contents.weights)
+            for network in model._networks().values():
                 network.to(model.device_)
         except (AttributeError, TypeError, ValueError, RuntimeError) as exc:
             message = " ".join(str(exc).split())[:300]

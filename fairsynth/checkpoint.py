@@ -364,10 +364,7 @@ def _capture_state(
 
 def _restore_state(model: BaseSynthesizer, contents: ModelContents) -> list[dict[str, Any]]:
     training, tensors = contents.training or {}, contents.training_tensors or {}
-    for name, network in model._networks().items():
-        prefix = f"{name}."
-        state = {k[len(prefix) :]: v for k, v in contents.weights.items() if k.startswith(prefix)}
-        network.load_state_dict(state)
+    model._load_weights(contents.weights)
     optimizers = _optimizers(model)
     if sorted(optimizers) != sorted(training["optimizers"]):
         raise ValueError(f"optimisers {sorted(training['optimizers'])} != {sorted(optimizers)}")
