@@ -129,6 +129,7 @@ def fit(args: argparse.Namespace) -> None:
         "random_state": args.seed,
         "verbose": False,
         "callbacks": [_Log()],
+        **json.loads(args.params),
     }
     if args.ptgan:
         model: PTGANSynthesizer = PTGANSynthesizer(**common)
@@ -152,7 +153,8 @@ def fit(args: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / f"{name}.fairsynth")
     steps = sum(record["steps"] for record in model.history_)
-    info = {"name": name, "fit_time_s": model.fit_time_, "steps": steps, **environment()}
+    info = {"name": name, "fit_time_s": model.fit_time_, "steps": steps, "params": args.params}
+    info |= environment()
     (out / f"{name}.fit.json").write_text(json.dumps(info, indent=1))
     print(json.dumps(info))
 
@@ -470,6 +472,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--cross-group-pairs", action="store_true")
     p.add_argument("--ptgan", action="store_true", help="the unconditioned PTGAN instead")
     p.add_argument("--suffix", default="", help="appended to the model's name, e.g. -e150")
+    p.add_argument("--params", default="{}", help="JSON of estimator parameters")
     p.add_argument("--out", default=str(OUT))
     p.set_defaults(func=fit)
     p = sub.add_parser("frontier", help="evaluate one model file")

@@ -1,0 +1,143 @@
+"""Where FairPTGAN's LogReg loses AUC against ExponentiatedGradient: the knob or the table?
+
+Not shipped. For one fitted FairPTGANSynthesizer and the knob's attribute (Adult: sex), three
+tables are built at each λ with the same row counts per (group, outcome) cell, the knob's
+arithmetic (:func:`fairsynth.knob.outcome_distribution`):
+
+``real resampled``
+    the real training rows, resampled with replacement within their cells (issue 5's "what we
+    learned": this traces ExponentiatedGradient's frontier);
+``synthetic resampled``
+    one synthetic table at λ = 0, resampled within its cells the same way;
+``knob``
+    ``model.sample(n, fairness=λ)``.
+
+The protocol's LogReg (sensitive column included) is trained on each and scored on the real
+test rows: AUC, DP (max - min selection rate at threshold 0.5) and the AUC *within* each group.
+If ``knob`` and ``synthetic resampled`` agree, the knob does what it says (moves cell counts,
+keeps each cell's rows) and any gap to ``real resampled`` comes from the λ = 0 table itself.
+
+Example (the runs reported in docs/fairness.md)::
+
+    python benchmarks/fair_resampling.py --threads 1 \\
+        benchmarks/runs/fair-ema/adult-fair-cross-s0.fairsynth --out benchmarks/results/fair-ema
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from fairsynth.base import BaseSynthesizer
+from fairsynth.datasets import load_dataset
+from fairsynth.evaluation.utility import build_model
+from fairsynth.fair import FairnessWarning, FairPTGANSynthesizer
+from fairsynth.knob import allocate, outcome_distribution
+
+FAIRNESS = (0.0, 0.5, 1.0, 1.5, 2.0)
+
+
+def resample(
+    table: pd.DataFrame, column: str, target: str, positive: Any, fairness: float, seed: int
+) -> pd.DataFrame:
+    """``table`` with each (group, outcome) cell resampled to the knob's counts at ``fairness``."""
+    groups = sorted(table[column].astype(str).unique())
+    outcome = np.where(table[target] == positive, 0, 1)  # column 0: the positive outcome
+    group = table[column].astype(str).map({g: i for i, g in enumerate(groups)}).to_numpy()
+    counts = np.zeros((len(groups), 2))
+    np.add.at(counts, (group, outcome), 1)
+    probs, _ = outcome_distribution(counts, 0, np.arange(len(groups)), fairness)
+    weights = counts.sum(axis=1) / counts.sum()
+    wanted = allocate(len(table), probs * weights[:, None]).reshape(counts.shape)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for g in range(len(groups)):
+        for k in range(2):
+            cell = np.flatnonzero((group == g) & (outcome == k))
+            if wanted[g, k] and len(cell):
+                rows.append(rng.choice(cell, size=int(wanted[g, k]), replace=True))
+    return table.iloc[np.concatenate(rows)].reset_index(drop=True)
+
+
+def score(
+    train: pd.DataFrame, test: pd.DataFrame, column: str, target: str, positive: Any
+) -> dict[str, float]:
+    """The protocol's LogReg (sensitive column included): AUC, DP and the AUC within groups."""
+    from sklearn.metrics import roc_auc_score
+
+    features = [c for c in test.columns if c != target]
+    numeric = [
+        c
+        for c in features
+        if pd.api.types.is_numeric_dtype(test[c]) and not pd.api.types.is_bool_dtype(test[c])
+    ]
+    categorical = [c for c in features if c not in numeric]
+    model = build_model("LogReg", "classification", categorical, numeric)
+    model.fit(train[features], (train[target] == positive).astype(int))
+    proba = model.predict_proba(test[features])[:, 1]
+    y = (test[target] == positive).to_numpy().astype(int)
+    groups = test[column].astype(str).to_numpy()
+    rates = [float(np.mean(proba[groups == g] > 0.5)) for g in np.unique(groups)]
+    out = {"auc": float(roc_auc_score(y, proba)), "dp": max(rates) - min(rates)}
+    for g in np.unique(groups):
+        inside = groups == g
+        if 0 < y[inside].sum() < inside.sum():
+            out[f"auc_within[{g}]"] = float(roc_auc_score(y[inside], proba[inside]))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="a FairPTGANSynthesizer model file")
+    parser.add_argument("--dataset", default="adult")
+    parser.add_argument("--by", default=None, help="the knob's column [first sensitive]")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (CPU)")
+    parser.add_argument("--out", default="benchmarks/runs/fair-ema")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    warnings.simplefilter("ignore", FairnessWarning)
+    started = time.perf_counter()
+    ds = load_dataset(args.dataset)
+    column = args.by or ds.sensitive[0]
+    model = BaseSynthesizer.load(args.model, device="cpu")
+    if not isinstance(model, FairPTGANSynthesizer):
+        parser.error(f"{args.model} holds a {type(model).__name__}, not a FairPTGANSynthesizer")
+    name = Path(args.model).name.removesuffix(".fairsynth")
+    n = len(ds.train)
+    base = model.sample(n, random_state=args.seed)
+    rows = []
+    for fairness in FAIRNESS:
+        tables = {
+            "real resampled": resample(
+                ds.train, column, ds.target, ds.positive_label, fairness, args.seed
+            ),
+            "synthetic resampled": resample(
+                base, column, ds.target, ds.positive_label, fairness, args.seed
+            ),
+            "knob": model.sample(n, fairness=fairness, by=column, random_state=args.seed),
+        }
+        for source, table in tables.items():
+            scores = score(table, ds.test, column, ds.target, ds.positive_label)
+            rows.append({"source": source, "fairness": fairness, "seed": args.seed} | scores)
+            print(
+                f"λ={fairness} {source}: AUC {scores['auc']:.4f}, DP {scores['dp']:.4f}",
+                file=sys.stderr,
+                flush=True,
+            )
+    path = Path(args.out) / f"{name}.resampling.csv"
+    pd.DataFrame(rows).assign(model_file=name, by=column).to_csv(path, index=False)
+    print(f"{path} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
