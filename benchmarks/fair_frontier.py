@@ -469,7 +469,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--epochs", type=_epochs, default="auto", help="an int, or 'auto' [auto]")
     p.add_argument("--time-budget", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--cross-group-pairs", action="store_true")
+    pairs = p.add_mutually_exclusive_group()
+    pairs.add_argument(
+        "--cross-group-pairs", action="store_true", default=True, help="[default, as fairsynth]"
+    )
+    pairs.add_argument(
+        "--within-cell-pairs", dest="cross_group_pairs", action="store_false",
+        help="tempered pairs drawn within one (group, outcome) cell",
+    )  # fmt: skip
     p.add_argument("--ptgan", action="store_true", help="the unconditioned PTGAN instead")
     p.add_argument("--suffix", default="", help="appended to the model's name, e.g. -e150")
     p.add_argument("--params", default="{}", help="JSON of estimator parameters")
