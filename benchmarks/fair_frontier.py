@@ -478,7 +478,7 @@ def main(argv: list[str] | None = None) -> None:
         help="tempered pairs drawn within one (group, outcome) cell",
     )  # fmt: skip
     p.add_argument("--ptgan", action="store_true", help="the unconditioned PTGAN instead")
-    p.add_argument("--suffix", default="", help="appended to the model's name, e.g. -e150")
+    p.add_argument("--suffix", default="", help="appended to the model's name, e.g. --suffix=-e150")
     p.add_argument("--params", default="{}", help="JSON of estimator parameters")
     p.add_argument("--out", default=str(OUT))
     p.set_defaults(func=fit)
