@@ -38,7 +38,8 @@ import torch
 
 from fairsynth.base import BaseSynthesizer
 from fairsynth.datasets import load_dataset
-from fairsynth.evaluation.utility import build_model
+from fairsynth.evaluation import build_model, gap_metrics
+from fairsynth.evaluation._prepare import column_kind
 from fairsynth.fair import FairnessWarning, FairPTGANSynthesizer
 from fairsynth.knob import allocate, outcome_distribution
 
@@ -74,19 +75,15 @@ def score(
     from sklearn.metrics import roc_auc_score
 
     features = [c for c in test.columns if c != target]
-    numeric = [
-        c
-        for c in features
-        if pd.api.types.is_numeric_dtype(test[c]) and not pd.api.types.is_bool_dtype(test[c])
-    ]
+    numeric = [c for c in features if column_kind(test[c]) == "numeric"]
     categorical = [c for c in features if c not in numeric]
     model = build_model("LogReg", "classification", categorical, numeric)
     model.fit(train[features], (train[target] == positive).astype(int))
     proba = model.predict_proba(test[features])[:, 1]
     y = (test[target] == positive).to_numpy().astype(int)
     groups = test[column].astype(str).to_numpy()
-    rates = [float(np.mean(proba[groups == g] > 0.5)) for g in np.unique(groups)]
-    out = {"auc": float(roc_auc_score(y, proba)), "dp": max(rates) - min(rates)}
+    dp = gap_metrics(y, (proba > 0.5).astype(int), None, pd.Series(groups))["dp"]
+    out = {"auc": float(roc_auc_score(y, proba)), "dp": dp}
     for g in np.unique(groups):
         inside = groups == g
         if 0 < y[inside].sum() < inside.sum():

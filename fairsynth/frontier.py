@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from fairsynth.evaluation import build_model, gap_metrics, label_gap, top_share, tstr_scores
+from fairsynth.evaluation._prepare import column_kind
 from fairsynth.evaluation.fairness import attributes
 from fairsynth.exceptions import DataError, ParameterError, format_choices
 
@@ -359,12 +360,7 @@ def exponentiated_gradient_scores(
     constrained = list(sensitive) if constrain is None else list(constrain)
     drop = {target} | (set() if sensitive_as_feature else set(sensitive))
     features = [c for c in real_train.columns if c not in drop]
-    numeric = [
-        c
-        for c in features
-        if pd.api.types.is_numeric_dtype(real_train[c])
-        and not pd.api.types.is_bool_dtype(real_train[c])
-    ]
+    numeric = [c for c in features if column_kind(real_train[c]) == "numeric"]
     categorical = [c for c in features if c not in numeric]
     encoder = build_model("LogReg", "classification", categorical, numerical=numeric)[:-1]
     x_train = encoder.fit_transform(real_train[features])
