@@ -61,6 +61,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "ptgan-gp": {"coherency_weight": 0.0, "gradient_penalty_weight": 10.0},
     "ptgan-no-noise-mix": {"interpolate_noise": False},
     "ptgan-layernorm": {"norm": "layer"},
+    "ptgan-point-masses": {"point_mass_share": 0.05},
     # The non-saturating loss (Shannon et al. 2020): with tempering, and without it.
     "ptgan-ns": {"loss": "non-saturating"},
     "gan-ns-gp": {
@@ -245,6 +246,7 @@ _ABLATIONS = {
     "ptgan-gp": "PTGAN with the ordinary gradient penalty instead of the coherency penalty",
     "ptgan-no-noise-mix": "PTGAN without noise interpolation",
     "ptgan-layernorm": "PTGAN with layer norm in the generator",
+    "ptgan-point-masses": "PTGAN whose numeric values held by ≥ 5% of rows are point modes",
     "ptgan-ns": "PTGAN with the non-saturating loss (logistic discriminator)",
     "gan-ns-gp": "non-saturating GAN on PTGAN's networks with the gradient penalty, no tempering",
 }

@@ -67,13 +67,19 @@ class ContinuousColumn(Column):
         spread = float(np.std(x / scale)) or 1.0
         stats.update(lo=float(x.min()), hi=float(x.max()), scale=scale, center=center)
         stats["spread"] = spread
-        sample = x
-        if params["max_fit_rows"] is not None and len(x) > params["max_fit_rows"]:
-            sample = x[np.sort(rng.choice(len(x), params["max_fit_rows"], replace=False))]
+        points = _point_masses(x, params.get("point_mass_share"), params["max_modes"])
+        rest = x[~np.isin(x, points)]
+        if len(rest) < 2:  # too few left for a mixture: they become point modes too
+            points, rest = np.unique(np.concatenate([points, rest])), rest[:0]
+        sample = rest
+        if params["max_fit_rows"] is not None and len(rest) > params["max_fit_rows"]:
+            sample = rest[np.sort(rng.choice(len(rest), params["max_fit_rows"], replace=False))]
         z = (sample / scale - center) / spread
         n_components = min(params["max_modes"], len(np.unique(z)))
         mixture = fit_mixture(z, n_components, params["weight_threshold"])
-        mixture.add_tails((x / scale - center) / spread, params["max_modes"])
+        if len(rest):
+            mixture.add_tails((rest / scale - center) / spread, params["max_modes"])
+        mixture.add_points((points / scale - center) / spread)
         return cls(name, series.dtype, bool(missing.any()), stats, mixture)
 
     def _domain(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -206,3 +212,13 @@ def _learn_step(diffs: np.ndarray, unit: str) -> int:
             if not (diffs % np.uint64(step)).any():
                 return step
     return 1
+
+
+def _point_masses(x: np.ndarray, share: float | None, most: int) -> np.ndarray:
+    """The values of ``x`` held by at least ``share`` of it, the heaviest ``most`` of them."""
+    if share is None or not len(x):
+        return np.zeros(0)
+    values, counts = np.unique(x, return_counts=True)
+    heavy = np.flatnonzero(counts >= max(share * len(x), 2))  # a value seen once is no mass
+    heavy = heavy[np.argsort(-counts[heavy], kind="stable")][:most]
+    return np.sort(values[heavy])

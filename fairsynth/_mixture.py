@@ -71,7 +71,7 @@ class Mixture:
         closest runs merged) gets a mode spanning it, so the round trip stays exact.
         """
         values = np.unique(z)
-        scaled = (values[:, None] - self.mode_mean) / (_STD_MULTIPLIER * self.mode_std)
+        scaled = self.scaled(values)
         stranded = ~(np.abs(scaled) <= _SCALAR_LIMIT).any(axis=1)
         if not stranded.any():
             return
@@ -89,8 +89,23 @@ class Mixture:
         self.mode_mean = np.concatenate([self.mode_mean, lo + half])
         self.mode_std = np.concatenate([self.mode_std, std])
 
+    def add_points(self, points: np.ndarray) -> None:
+        """Add a point mode (sd 0) per value of ``points``: it holds and decodes to that value."""
+        self.mode_mean = np.concatenate([self.mode_mean, points])
+        self.mode_std = np.concatenate([self.mode_std, np.zeros(len(points))])
+
+    def scaled(self, z: np.ndarray) -> np.ndarray:
+        """``(z - mode mean) / (4 sd)`` per mode; a point mode gives 0 at its value, else inf."""
+        point = self.mode_std == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scaled = (z[:, None] - self.mode_mean) / (_STD_MULTIPLIER * self.mode_std)
+        scaled[:, point] = np.where(z[:, None] == self.mode_mean[point], 0.0, np.inf)
+        return scaled
+
     def posterior(self, z: np.ndarray) -> np.ndarray:
         """Probabilities of the modes (rows sum to 1 over *all* components; tails get 0)."""
+        if not len(self.mean):  # point modes only
+            return np.zeros((len(z), len(self.mode_mean)))
         log_p = self.const - 0.5 * self.prec * (z[:, None] - self.mean) ** 2
         log_p -= log_p.max(axis=1, keepdims=True)
         prob = np.exp(log_p)
@@ -100,13 +115,23 @@ class Mixture:
 
     def encode(self, z: np.ndarray, uniform: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sample a mode per value from its posterior; return (scalar, mode)."""
-        scaled = (z[:, None] - self.mode_mean) / (_STD_MULTIPLIER * self.mode_std)
+        scaled = self.scaled(z)
         fits = np.abs(scaled) <= _SCALAR_LIMIT
         prob = np.where(fits, self.posterior(z) + _PROB_FLOOR, 0.0)
+        on_point = scaled[:, self.mode_std == 0] == 0  # a point mode's value goes to it alone
+        at_point = on_point.any(axis=1)
+        prob[at_point] = 0.0
+        prob[:, self.mode_std == 0] = np.where(on_point, 1.0, prob[:, self.mode_std == 0])
         # Unlike rdt, modes that would clip the scalar are excluded, so the round trip is exact
         # wherever some mode fits; where none fits, the nearest mode is used and the value clipped.
         stranded = np.flatnonzero(~fits.any(axis=1))
-        prob[stranded, np.abs(scaled[stranded]).argmin(axis=1)] = 1.0
+        if len(stranded):
+            distance = np.abs(scaled[stranded])
+            point = self.mode_std == 0
+            if point.any():  # a point mode's distance in the narrowest other mode's units
+                unit = _STD_MULTIPLIER * (self.mode_std[~point].min() if (~point).any() else 1.0)
+                distance[:, point] = np.abs(z[stranded, None] - self.mode_mean[point]) / unit
+            prob[stranded, distance.argmin(axis=1)] = 1.0
         cdf = np.cumsum(prob, axis=1)
         mode = (cdf <= (uniform * cdf[:, -1])[:, None]).sum(axis=1)
         mode = np.minimum(mode, len(self.mode_mean) - 1)
@@ -119,7 +144,13 @@ class Mixture:
 
 
 def fit_mixture(z: np.ndarray, n_components: int, weight_threshold: float) -> Mixture:
-    """Fit rdt's ClusterBasedNormalizer to ``z``; keep the caller's global numpy RNG intact."""
+    """Fit rdt's ClusterBasedNormalizer to ``z``; keep the caller's global numpy RNG intact.
+
+    With no values (a column of point masses only) the mixture has no components.
+    """
+    if not len(z):
+        empty = np.zeros(0)
+        return Mixture(empty, empty, empty, np.zeros(0, dtype=np.int64), empty, empty)
     from rdt.transformers.numerical import ClusterBasedNormalizer
 
     normalizer = ClusterBasedNormalizer(

@@ -26,7 +26,10 @@ CODECS: dict[str, Any] = {
 
 
 def check_params(
-    max_modes: int, weight_threshold: float, max_fit_rows: int | None
+    max_modes: int,
+    weight_threshold: float,
+    max_fit_rows: int | None,
+    point_mass_share: float | None = None,
 ) -> dict[str, Any]:
     """Validate the transformer's parameters; return them as plain ints and floats."""
 
@@ -40,10 +43,16 @@ def check_params(
     rows = max_fit_rows
     if rows is not None and (not isinstance(rows, numbers.Integral) or rows < 2):
         raise bad("max_fit_rows", rows, "None or an int >= 2")
+    share = point_mass_share
+    if share is not None and (
+        isinstance(share, bool) or not isinstance(share, numbers.Real) or not (0 < share <= 1)
+    ):
+        raise bad("point_mass_share", share, "None or a number in (0, 1]")
     return {
         "max_modes": int(max_modes),
         "weight_threshold": float(weight_threshold),
         "max_fit_rows": None if rows is None else int(rows),
+        "point_mass_share": None if share is None else float(share),
     }
 
 

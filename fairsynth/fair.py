@@ -72,6 +72,17 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         cell. On Adult (3 fits each) pairs across cells gave slightly better fidelity within
         race = Amer-Indian-Eskimo, steadier TSTR and a better fairness frontier
         (docs/fairness.md).
+    outcome_balance : float, default=0.5
+        How training rows are drawn, in [0, 1]. 0 draws them as they come in the data; larger
+        values move each group's outcome mix towards equal shares while keeping the group's
+        size, ``P_train(y | s) = (1 - b) P(y | s) + b / K`` for ``K`` outcome categories, so a
+        rare cell (e.g. women with the positive outcome), which the knob enlarges, weighs more
+        in training. The cell counts of a sample do not depend on it.
+    point_mass_share : float or None, default=0.05
+        As in PTGANSynthesizer (whose default is None): a numeric value held by at least this
+        share of a column's rows is generated exactly (the zeros of capital-gain). On Adult
+        (3 fits) these two defaults raised λ = 0 Quality from 0.902 to 0.932 and moved the
+        frontier closer to ExponentiatedGradient's (docs/fairness.md).
     min_cell_size : int, default=10
         A (group, outcome) cell with fewer real rows is reported at fit.
     small_cells : {'warn', 'error'}, default='warn'
@@ -79,7 +90,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         from the shared codes; 'error': fit raises a DataError naming them.
     **ptgan_params
         Every parameter of :class:`~fairsynth.synthesizer.PTGANSynthesizer` (``epochs``,
-        ``batch_size``, ``random_state``, ...), with the same defaults.
+        ``batch_size``, ``random_state``, ...), with the same defaults but ``point_mass_share``.
 
     Attributes
     ----------
@@ -106,6 +117,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
 
     _cell_stream: CellStream | None = None
     _learning = False
+    _row_weight: Tensor | None = None
 
     def __init__(
         self,
@@ -114,6 +126,8 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         target: str | None = None,
         positive_label: Any = None,
         cross_group_pairs: bool = True,
+        outcome_balance: float = 0.5,
+        point_mass_share: float | None = 0.05,
         min_cell_size: int = 10,
         small_cells: str = "warn",
         **ptgan_params: Any,
@@ -121,11 +135,12 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         # PTGAN's parameters are forwarded, not repeated, so their defaults cannot drift;
         # PTGANSynthesizer.__init__ rejects unknown names, and the merged signature set below
         # the class lists them all for get_params, clone and help().
-        super().__init__(**ptgan_params)
+        super().__init__(point_mass_share=point_mass_share, **ptgan_params)
         self.sensitive = sensitive
         self.target = target
         self.positive_label = positive_label
         self.cross_group_pairs = cross_group_pairs
+        self.outcome_balance = outcome_balance
         self.min_cell_size = min_cell_size
         self.small_cells = small_cells
 
@@ -142,6 +157,13 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
             raise ParameterError(
                 f"Unknown small_cells {self.small_cells!r}. Valid: {format_choices(_SMALL_CELLS)}"
             )
+        balance = self.outcome_balance
+        if (
+            isinstance(balance, bool)
+            or not isinstance(balance, (int, float, np.number))
+            or not (0.0 <= float(balance) <= 1.0)
+        ):
+            raise ParameterError(f"outcome_balance must be a number in [0, 1], got {balance!r}.")
         if not isinstance(self.min_cell_size, (int, np.integer)) or self.min_cell_size < 0:
             raise ParameterError(
                 f"min_cell_size must be an integer ≥ 0, got {self.min_cell_size!r}."
@@ -201,7 +223,12 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         return self
 
     def _make_transformer(self, seed: int) -> TableTransformer:
-        return TableTransformer(discrete_columns=self._discrete, random_state=seed)
+        return TableTransformer(
+            discrete_columns=self._discrete,
+            max_modes=self.max_modes,
+            point_mass_share=self.point_mass_share,
+            random_state=seed,
+        )
 
     def _build(self, data: Tensor) -> None:
         blocks = []
@@ -242,8 +269,24 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         self._pair_cell, self._pair_size = cell, sizes
         self._pair_order = torch.argsort(cell, stable=True)
         self._pair_start = torch.cumsum(sizes, 0) - sizes
+        self._row_weight = self._training_weights(sizes.reshape(len(groups), n_categories), cell)
         self._conditions = data[:, self._cond_index]
         self._report_small_cells()
+
+    def _training_weights(self, sizes: Tensor, cell: Tensor) -> Tensor | None:
+        """Per-row draw weights for ``outcome_balance`` (None: draw rows uniformly)."""
+        balance = float(self.outcome_balance)
+        if balance == 0.0:
+            return None
+        counts = sizes.double()
+        group_size = counts.sum(dim=1, keepdim=True)
+        observed = (counts > 0).double()
+        # outcome shares within each group, moved towards equal shares of the observed outcomes
+        share = (1 - balance) * counts / group_size + balance * observed / observed.sum(
+            dim=1, keepdim=True
+        )
+        per_row = torch.where(counts > 0, share * group_size / counts.clamp(min=1), 0.0)
+        return per_row.flatten()[cell].float()
 
     def _report_small_cells(self) -> None:
         labels = self.transformer_.categories(str(self.target))
@@ -270,11 +313,19 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         )
 
     # ------------------------------------------------------------------ training hooks
+    def _draw_rows(self, n_rows: int, size: int) -> Tensor:
+        g, device = self._torch_generator, self.device_
+        if self._row_weight is None:
+            return torch.randint(n_rows, (size,), generator=g, device=device)
+        return torch.multinomial(self._row_weight, size, replacement=True, generator=g)
+
     def _draw_pairs(self, n_rows: int, size: int) -> tuple[Tensor, Tensor]:
-        if self.cross_group_pairs:
+        if self.cross_group_pairs and self._row_weight is None:
             return super()._draw_pairs(n_rows, size)
         g, device = self._torch_generator, self.device_
-        first = torch.randint(n_rows, (size,), generator=g, device=device)
+        first = self._draw_rows(n_rows, size)
+        if self.cross_group_pairs:
+            return first, self._draw_rows(n_rows, size)
         cell = self._pair_cell[first]
         within = (torch.rand(size, generator=g, device=device) * self._pair_size[cell]).long()
         within = torch.minimum(within, self._pair_size[cell] - 1)
@@ -491,7 +542,7 @@ def _merged_signature() -> inspect.Signature:
     own = inspect.signature(FairPTGANSynthesizer.__init__).parameters
     parent = inspect.signature(PTGANSynthesizer.__init__).parameters
     params = [p for n, p in own.items() if n != "ptgan_params"]
-    params += [p for n, p in parent.items() if n != "self"]
+    params += [p for n, p in parent.items() if n != "self" and n not in own]
     return inspect.Signature(params)
 
 

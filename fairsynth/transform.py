@@ -93,6 +93,13 @@ class TableTransformer(BaseEstimator):
         The mixtures are fitted on at most this many rows per column, drawn at random (rdt's
         variational mixture costs about 0.1 s per 1,000 rows per column); ``None`` uses all.
         Ranges, rounding and categories always come from every row.
+    point_mass_share : float or None, default None
+        A value held by at least this share of a continuous column's rows, and by two rows or
+        more (the zeros of a capital-gain column, the 40 of hours-per-week), becomes a mode of
+        its own that decodes to exactly that value (at most ``max_modes`` such values, the
+        heaviest); the mixture is fitted to the other values. ``None``: no point masses, as
+        rdt and CTGAN (a spike is one more narrow Gaussian mode, and values generated in it
+        scatter around the spike).
     random_state : int, numpy Generator or None
         Seeds the fitting subsample, and :meth:`transform` when it is given no seed.
 
@@ -117,14 +124,16 @@ class TableTransformer(BaseEstimator):
     column gives one one-hot span over its observed categories, sorted where the values
     compare, else in order of appearance, with missing as an extra last category.
 
-    Modes. The mixture (rdt's priors, rdt's fixed seed, one BLAS thread) is fitted to the
-    standardised column. Values it leaves uncovered within ±0.99 (outliers, spikes lighter
-    than ``weight_threshold``) get extra "tail" modes spanning each run of them (at most
-    ``max_modes`` more), where rdt and CTGAN would clip them. Transform samples each value's
-    mode from its posterior (as rdt and CTGAN do, from a local numpy Generator) among the modes
-    that hold it within ±0.99. So the fitted data round-trips exactly up to float32 precision,
-    about 1e-7 of a mode's spread: integers and dates of ordinary tables come back exact,
-    int64 values spread over 1e15 or second-resolution timestamps spread over years do not.
+    Modes. Values holding at least ``point_mass_share`` of a column get point modes (scalar
+    0, decoded to the value itself). The mixture (rdt's priors, rdt's fixed seed, one BLAS
+    thread) is fitted to the other values of the standardised column. Values it leaves
+    uncovered within ±0.99 (outliers, spikes lighter than ``weight_threshold``) get extra
+    "tail" modes spanning each run of them (at most ``max_modes`` more), where rdt and CTGAN
+    would clip them. Transform samples each value's mode from its posterior (as rdt and CTGAN
+    do, from a local numpy Generator) among the modes that hold it within ±0.99. So the fitted
+    data round-trips exactly up to float32 precision, about 1e-7 of a mode's spread: integers
+    and dates of ordinary tables come back exact, int64 values spread over 1e15 or
+    second-resolution timestamps spread over years do not.
 
     :meth:`inverse_transform` accepts soft blocks (argmax) and clips scalars to [-1, 1]. Values
     come back clipped to the range seen in fit; integers rounded; floats rounded to the fewest
@@ -172,19 +181,23 @@ class TableTransformer(BaseEstimator):
         max_modes: int = 10,
         weight_threshold: float = 0.005,
         max_fit_rows: int | None = 10_000,
+        point_mass_share: float | None = None,
         random_state: Any = None,
     ) -> None:
         self.discrete_columns = discrete_columns
         self.max_modes = max_modes
         self.weight_threshold = weight_threshold
         self.max_fit_rows = max_fit_rows
+        self.point_mass_share = point_mass_share
         self.random_state = random_state
 
     # ---------------------------------------------------------------------------- fitting
 
     def fit(self, data: pd.DataFrame, y: None = None) -> TableTransformer:
         """Learn the layout and the per-column parameters from ``data``; return ``self``."""
-        params = check_params(self.max_modes, self.weight_threshold, self.max_fit_rows)
+        params = check_params(
+            self.max_modes, self.weight_threshold, self.max_fit_rows, self.point_mass_share
+        )
         frame = check_frame(data)
         discrete, explicit = resolve_discrete(frame, self.discrete_columns)
         rng = make_rng(self.random_state)
@@ -309,6 +322,7 @@ class TableTransformer(BaseEstimator):
             "max_modes": self.max_modes,
             "weight_threshold": self.weight_threshold,
             "max_fit_rows": self.max_fit_rows,
+            "point_mass_share": self.point_mass_share,
             "random_state": int(seed) if isinstance(seed, numbers.Integral) else None,
         }
         config = {
@@ -331,7 +345,8 @@ class TableTransformer(BaseEstimator):
                 f"this fairsynth reads version {STATE_VERSION}."
             )
         try:
-            transformer = cls(**config["params"])
+            # states written before point masses existed were fitted without them
+            transformer = cls(**{"point_mass_share": None, **config["params"]})
             codecs = [CODECS[c["codec"]].from_config(c, arrays) for c in config["columns"]]
             transformer._set_fitted(codecs, list(config["discrete_columns"]))
         except ModelFileError:

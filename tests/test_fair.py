@@ -196,7 +196,36 @@ def test_pairs_across_cells_by_default_or_within_one(
     assert torch.equal(within._pair_cell[first], within._pair_cell[second])
 
 
+@pytest.mark.parametrize("cross", [True, False])
+def test_outcome_balance_moves_training_draws_towards_equal_outcomes(
+    model: FairPTGANSynthesizer, table: pd.DataFrame, cross: bool
+) -> None:
+    balanced = clone(model).set_params(outcome_balance=0.5, cross_group_pairs=cross, epochs=1)
+    balanced.fit(table)
+    first, second = balanced._draw_pairs(len(table), 40_000)
+    drawn = table.iloc[torch.cat([first, second]).numpy()]
+    for column in ("sex", "grp"):  # group sizes as in the data
+        expected = table[column].value_counts(normalize=True)
+        got = drawn[column].value_counts(normalize=True)
+        assert np.abs(got - expected).max() < 0.01
+    # each group's outcome share halfway between the data's and 1/2
+    expected_rate = 0.5 * rates(table, ["sex", "grp"]) + 0.25
+    assert np.abs(rates(drawn, ["sex", "grp"]) - expected_rate).max() < 0.02
+    if not cross:
+        assert torch.equal(balanced._pair_cell[first], balanced._pair_cell[second])
+    # the sample's cells are still the knob's, whatever the training draws
+    rows = balanced.sample(len(table), random_state=0)
+    pd.testing.assert_series_equal(rates(rows, ["sex", "grp"]), rates(table, ["sex", "grp"]))
+
+
 # ------------------------------------------------------------------- params, files, errors
+def test_transformer_parameters_are_passed_on(table: pd.DataFrame) -> None:
+    params = {"sensitive": "sex", "target": "y", "positive_label": 1, **FAST, "epochs": 1}
+    model = FairPTGANSynthesizer(**params, max_modes=3, point_mass_share=0.2).fit(table)
+    assert model.transformer_.max_modes == 3
+    assert model.transformer_.point_mass_share == 0.2
+
+
 def test_params_clone_and_save_load(
     model: FairPTGANSynthesizer, table: pd.DataFrame, tmp_path: Path
 ) -> None:
@@ -235,6 +264,8 @@ def test_missing_sensitive_values_are_refused(table: pd.DataFrame) -> None:
         ({"sensitive": "sex", "target": "y", "positive_label": 7}, ParameterError, "Values: 0, 1"),
         ({"sensitive": "sex", "target": "y", "positive_label": 1, "small_cells": "x"},
          ParameterError, "small_cells"),
+        ({"sensitive": "sex", "target": "y", "positive_label": 1, "outcome_balance": 1.5},
+         ParameterError, r"outcome_balance must be a number in \[0, 1\], got 1.5"),
     ],
 )  # fmt: skip
 def test_bad_parameters(

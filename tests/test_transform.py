@@ -182,6 +182,48 @@ def test_soft_blocks_and_out_of_range_scalars() -> None:
     assert (out["money"] == out["money"].round(2)).all()
 
 
+def test_point_masses_decode_to_exactly_their_value() -> None:
+    rng = np.random.default_rng(0)
+    n = 2000
+    gain = np.where(rng.random(n) < 0.9, 0, rng.integers(100, 99_999, n))
+    hours = np.where(rng.random(n) < 0.45, 40.0, rng.normal(40, 12, n).round(1))
+    df = pd.DataFrame({"gain": gain, "hours": hours})
+    tt = TableTransformer(point_mass_share=0.05, random_state=0).fit(df)
+    pd.testing.assert_frame_equal(tt.inverse_transform(tt.transform(df)), df)
+    for name, value in (("gain", 0), ("hours", 40.0)):
+        mixture = tt._codecs[list(tt.columns_).index(name)].mixture  # type: ignore[attr-defined]
+        point = np.flatnonzero(mixture.mode_std == 0)
+        assert len(point) == 1
+        # every row at the value is encoded to the point mode with scalar 0, and only those
+        span = next(s for s in tt.spans_ if s.column == name and s.kind == "onehot")
+        matrix = tt.transform(df, random_state=1)
+        at_value = matrix[:, span.start + point[0]] == 1
+        np.testing.assert_array_equal(at_value, (df[name] == value).to_numpy())
+        # a generator's scalar, whatever it is, cannot move a row off the point
+        noisy = matrix.copy()
+        scalar = next(s for s in tt.spans_ if s.column == name and s.kind == "scalar").start
+        noisy[at_value, scalar] = rng.uniform(-1, 1, at_value.sum())
+        assert (tt.inverse_transform(noisy)[name][at_value] == value).all()
+    # without point masses (as rdt / CTGAN) the spike is one more Gaussian mode
+    plain = TableTransformer(random_state=0).fit(df)  # the default
+    assert all((c.mixture.mode_std > 0).all() for c in plain._codecs)  # type: ignore[attr-defined]
+    pd.testing.assert_frame_equal(plain.inverse_transform(plain.transform(df)), df)
+
+
+def test_a_column_of_few_values_becomes_point_modes_only() -> None:
+    df = pd.DataFrame({"rate": [1, 2, 3, 4] * 30, "x": np.linspace(0, 1, 120)})
+    tt = TableTransformer(point_mass_share=0.05, random_state=0).fit(df)
+    mixture = tt._codecs[0].mixture  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(mixture.mode_std, np.zeros(4))
+    assert len(mixture.mean) == 0  # no Gaussian components at all
+    pd.testing.assert_frame_equal(tt.inverse_transform(tt.transform(df)), df)
+    unseen = pd.DataFrame({"rate": [0, 2, 3, 9], "x": [0.5] * 4})  # nearest point, then clip
+    assert tt.inverse_transform(tt.transform(unseen))["rate"].tolist() == [1, 2, 3, 4]
+    # values seen once are not masses, whatever their share
+    few = TableTransformer(point_mass_share=0.01).fit(pd.DataFrame({"a": np.arange(30.0)}))
+    assert (few._codecs[0].mixture.mode_std > 0).all()  # type: ignore[attr-defined]
+
+
 # ------------------------------------------------------------------------------- state
 
 
@@ -211,6 +253,10 @@ def test_state_errors() -> None:
     config, arrays = tt.get_state()
     with pytest.raises(ModelFileError, match="version 99"):
         TableTransformer.from_state({**config, "version": 99}, arrays)
+    # a state written before point masses existed was fitted without them
+    params = {k: v for k, v in config["params"].items() if k != "point_mass_share"}
+    old = {**config, "params": params}
+    assert TableTransformer.from_state(old, arrays).point_mass_share is None
     with pytest.raises(ModelFileError, match="format"):
         TableTransformer.from_state({"version": 1}, arrays)
     with pytest.raises(ModelFileError, match="Malformed"):
@@ -354,7 +400,9 @@ def test_discrete_columns_errors() -> None:
 @pytest.mark.parametrize(
     ("params", "name"),
     [({"max_modes": 0}, "max_modes"), ({"weight_threshold": 1.5}, "weight_threshold"),
-     ({"max_fit_rows": 1}, "max_fit_rows"), ({"random_state": "x"}, "random_state")],
+     ({"max_fit_rows": 1}, "max_fit_rows"), ({"random_state": "x"}, "random_state"),
+     ({"point_mass_share": 0}, "point_mass_share"),
+     ({"point_mass_share": True}, "point_mass_share")],
 )  # fmt: skip
 def test_bad_parameters(params: dict[str, object], name: str) -> None:
     with pytest.raises(ParameterError, match=name):
