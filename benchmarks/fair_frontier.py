@@ -54,7 +54,7 @@ ATTRIBUTES = {
 }
 FAIRNESS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5)
 SMALL_GROUPS = {"adult": [("race", "Amer-Indian-Eskimo"), ("race", "Other")]}
-EG_BOUNDS = (0.01, 0.03, 0.06, 0.1)
+EG_BOUNDS = (0.005, 0.01, 0.02, 0.03, 0.045, 0.06, 0.1)  # dense: the reference is interpolated
 # Published or measured points of other systems (design/evaluation.md, Adult by sex, TSTR).
 PEERS = pd.DataFrame(
     [

@@ -17,6 +17,10 @@ test rows: AUC, DP (max - min selection rate at threshold 0.5) and the AUC *with
 If ``knob`` and ``synthetic resampled`` agree, the knob does what it says (moves cell counts,
 keeps each cell's rows) and any gap to ``real resampled`` comes from the λ = 0 table itself.
 
+``--swap-cells`` also writes ``<model>.swap.csv``: at each λ, the real resampled table with one
+(group, outcome) cell, or one whole group, replaced by the synthetic resampled one, which says
+which cells of the synthetic table cost the most.
+
 Example (the runs reported in docs/fairness.md)::
 
     python benchmarks/fair_resampling.py --threads 1 \\
@@ -29,6 +33,7 @@ import argparse
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +73,24 @@ def resample(
     return table.iloc[np.concatenate(rows)].reset_index(drop=True)
 
 
+def swapped_tables(
+    real: pd.DataFrame, synthetic: pd.DataFrame, column: str, target: str, positive: Any
+) -> Iterator[tuple[pd.DataFrame, str]]:
+    """``real`` with one (group, outcome) cell, then one whole group, taken from ``synthetic``."""
+
+    def cells(table: pd.DataFrame, group: str, outcome: bool | None) -> pd.Series:
+        inside = table[column].astype(str) == group
+        return inside if outcome is None else inside & ((table[target] == positive) == outcome)
+
+    for group in sorted(real[column].astype(str).unique()):
+        for outcome in (True, False, None):
+            label = f"{column}={group}" + ("" if outcome is None else f", positive={outcome}")
+            swapped = pd.concat(
+                [real[~cells(real, group, outcome)], synthetic[cells(synthetic, group, outcome)]]
+            )
+            yield swapped, label
+
+
 def score(
     train: pd.DataFrame, test: pd.DataFrame, column: str, target: str, positive: Any
 ) -> dict[str, float]:
@@ -99,6 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (CPU)")
     parser.add_argument("--out", default="benchmarks/runs/fair-ema")
+    parser.add_argument(
+        "--swap-cells", action="store_true", help="also score real tables with one cell swapped"
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -112,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     name = Path(args.model).name.removesuffix(".fairsynth")
     n = len(ds.train)
     base = model.sample(n, random_state=args.seed)
-    rows = []
+    rows, swaps = [], []
     for fairness in FAIRNESS:
         tables = {
             "real resampled": resample(
@@ -131,8 +157,17 @@ def main(argv: list[str] | None = None) -> None:
                 file=sys.stderr,
                 flush=True,
             )
+        if args.swap_cells:
+            real, synthetic = tables["real resampled"], tables["synthetic resampled"]
+            parts = swapped_tables(real, synthetic, column, ds.target, ds.positive_label)
+            for swapped, part in parts:
+                scores = score(swapped, ds.test, column, ds.target, ds.positive_label)
+                swaps.append({"swapped": part, "fairness": fairness, "seed": args.seed} | scores)
     path = Path(args.out) / f"{name}.resampling.csv"
     pd.DataFrame(rows).assign(model_file=name, by=column).to_csv(path, index=False)
+    if swaps:
+        swap_path = Path(args.out) / f"{name}.swap.csv"
+        pd.DataFrame(swaps).assign(model_file=name, by=column).to_csv(swap_path, index=False)
     print(f"{path} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 

@@ -81,7 +81,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
     point_mass_share : float or None, default=0.05
         As in PTGANSynthesizer (whose default is None): a numeric value held by at least this
         share of a column's rows is generated exactly (the zeros of capital-gain). On Adult
-        (3 fits) these two defaults raised λ = 0 Quality from 0.902 to 0.932 and moved the
+        (5 fits) these two defaults raised λ = 0 Quality from 0.902 to 0.926 and moved the
         frontier closer to ExponentiatedGradient's (docs/fairness.md).
     min_cell_size : int, default=10
         A (group, outcome) cell with fewer real rows is reported at fit.

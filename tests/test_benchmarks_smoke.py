@@ -22,7 +22,7 @@ ROOT = str(Path(__file__).resolve().parents[1])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from benchmarks.fair_resampling import resample, score  # noqa: E402
+from benchmarks.fair_resampling import resample, score, swapped_tables  # noqa: E402
 from benchmarks.registry import (  # noqa: E402
     SYNTHESIZERS,
     MissingPackageError,
@@ -175,3 +175,24 @@ def test_resampling_moves_cell_counts_as_the_knob_does(fairness: float) -> None:
     scores = score(table, ds.test, "sex", ds.target, ds.positive_label)
     assert 0.5 < scores["auc"] <= 1 and 0 <= scores["dp"] <= 1
     assert {"auc_within[female]", "auc_within[male]"} <= set(scores)
+
+
+def test_swapped_tables_replace_exactly_one_cell_or_group() -> None:
+    from fairsynth.datasets import load_dataset
+
+    ds = load_dataset("german")
+    real = ds.train.assign(origin="real")
+    other = ds.train.sample(frac=1.0, random_state=1).assign(origin="other")
+    parts = list(swapped_tables(real, other, "sex", ds.target, ds.positive_label))
+    assert len(parts) == 3 * real["sex"].nunique()  # each group: two cells, then the whole group
+    for table, label in parts:
+        swapped, kept = table[table["origin"] == "other"], table[table["origin"] == "real"]
+        group = label.split(",")[0].removeprefix("sex=")
+        in_part = swapped["sex"].astype(str) == group
+        kept_in_part = kept["sex"].astype(str) == group
+        if "positive=" in label:
+            wanted = label.endswith("True")
+            in_part &= (swapped[ds.target] == ds.positive_label) == wanted
+            kept_in_part &= (kept[ds.target] == ds.positive_label) == wanted
+        assert in_part.all() and len(swapped) > 0  # only the part comes from the other table
+        assert not kept_in_part.any()  # and none of the real table's part is left
