@@ -42,6 +42,7 @@ from fairsynth.transform import TableTransformer
 __all__ = ["FairPTGANSynthesizer", "FairnessWarning"]
 
 _SMALL_CELLS = ("warn", "error")
+_MULTINOMIAL_LIMIT = 2**24  # torch.multinomial's most categories
 
 
 class FairnessWarning(UserWarning):
@@ -117,7 +118,8 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
 
     _cell_stream: CellStream | None = None
     _learning = False
-    _row_weight: Tensor | None = None
+    _row_weight: Tensor | None = None  # training draw weight of each real row
+    _cell_weight: Tensor | None = None  # the same summed per cell, for tables over 2**24 rows
 
     def __init__(
         self,
@@ -270,6 +272,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         self._pair_order = torch.argsort(cell, stable=True)
         self._pair_start = torch.cumsum(sizes, 0) - sizes
         self._row_weight = self._training_weights(sizes.reshape(len(groups), n_categories), cell)
+        self._cell_weight = None
         self._conditions = data[:, self._cond_index]
         self._report_small_cells()
 
@@ -314,22 +317,33 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
 
     # ------------------------------------------------------------------ training hooks
     def _draw_rows(self, n_rows: int, size: int) -> Tensor:
+        """Real rows for tempered pairs: uniformly, or by ``outcome_balance``'s weights."""
         g, device = self._torch_generator, self.device_
         if self._row_weight is None:
             return torch.randint(n_rows, (size,), generator=g, device=device)
-        return torch.multinomial(self._row_weight, size, replacement=True, generator=g)
+        if len(self._row_weight) <= _MULTINOMIAL_LIMIT:
+            return torch.multinomial(self._row_weight, size, replacement=True, generator=g)
+        # torch.multinomial takes at most 2**24 categories: draw a cell, then a row within it
+        if self._cell_weight is None:
+            cells = torch.zeros(len(self._pair_size), dtype=torch.float64, device=device)
+            self._cell_weight = cells.index_add_(0, self._pair_cell, self._row_weight.double())
+        cell = torch.multinomial(self._cell_weight.float(), size, replacement=True, generator=g)
+        return self._row_in(cell)
+
+    def _row_in(self, cell: Tensor) -> Tensor:
+        """A uniformly drawn real row of each cell of ``cell``."""
+        g, device = self._torch_generator, self.device_
+        within = (torch.rand(len(cell), generator=g, device=device) * self._pair_size[cell]).long()
+        within = torch.minimum(within, self._pair_size[cell] - 1)
+        return self._pair_order[self._pair_start[cell] + within]
 
     def _draw_pairs(self, n_rows: int, size: int) -> tuple[Tensor, Tensor]:
         if self.cross_group_pairs and self._row_weight is None:
             return super()._draw_pairs(n_rows, size)
-        g, device = self._torch_generator, self.device_
         first = self._draw_rows(n_rows, size)
         if self.cross_group_pairs:
             return first, self._draw_rows(n_rows, size)
-        cell = self._pair_cell[first]
-        within = (torch.rand(size, generator=g, device=device) * self._pair_size[cell]).long()
-        within = torch.minimum(within, self._pair_size[cell] - 1)
-        return first, self._pair_order[self._pair_start[cell] + within]
+        return first, self._row_in(self._pair_cell[first])
 
     def _run_generator(self, noise: Tensor, weight: Tensor, real: Tensor | None) -> Tensor:
         if real is not None:

@@ -196,10 +196,16 @@ def test_pairs_across_cells_by_default_or_within_one(
     assert torch.equal(within._pair_cell[first], within._pair_cell[second])
 
 
-@pytest.mark.parametrize("cross", [True, False])
+@pytest.mark.parametrize(("cross", "huge"), [(True, False), (False, False), (True, True)])
 def test_outcome_balance_moves_training_draws_towards_equal_outcomes(
-    model: FairPTGANSynthesizer, table: pd.DataFrame, cross: bool
+    model: FairPTGANSynthesizer,
+    table: pd.DataFrame,
+    cross: bool,
+    huge: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    if huge:  # as for a table over torch.multinomial's 2**24 categories: cell, then row
+        monkeypatch.setattr("fairsynth.fair._MULTINOMIAL_LIMIT", 10)
     balanced = clone(model).set_params(outcome_balance=0.5, cross_group_pairs=cross, epochs=1)
     balanced.fit(table)
     first, second = balanced._draw_pairs(len(table), 40_000)
