@@ -210,6 +210,11 @@ class BaseSynthesizer(BaseEstimator):
     def _make_transformer(self, seed: int) -> TableTransformer:
         return TableTransformer(discrete_columns=self.discrete_columns, random_state=seed)
 
+    @classmethod
+    def _params_of_older_files(cls, transformer: TableTransformer) -> dict[str, Any]:
+        """Parameters a model file may lack (added later), as the files without them were fit."""
+        return {}
+
     def _check_common_params(self) -> None:
         epochs, budget = self.epochs, self.time_budget
         if epochs is None and budget is None:
@@ -474,13 +479,15 @@ class BaseSynthesizer(BaseEstimator):
             )
         reserved = {"transformer_", "device_", *target._network_names, *dir(target)}
         check_names(path, contents, target._get_param_names(), reserved)
-        params = dict(contents.params)
+        transformer = TableTransformer.from_state(
+            contents.transform_config, contents.transform_arrays
+        )
+        # a file written before a parameter existed was fitted as that parameter's "off" value
+        params = {**target._params_of_older_files(transformer), **contents.params}
         params["device"] = device
         model = target(**params)
         model.device_ = resolve_device(device)
-        model.transformer_ = TableTransformer.from_state(
-            contents.transform_config, contents.transform_arrays
-        )
+        model.transformer_ = transformer
         for key, value in contents.fitted.items():
             setattr(model, key, value)
         try:

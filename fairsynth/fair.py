@@ -232,6 +232,10 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
             random_state=seed,
         )
 
+    @classmethod
+    def _params_of_older_files(cls, transformer: TableTransformer) -> dict[str, Any]:
+        return {**super()._params_of_older_files(transformer), "outcome_balance": 0.0}
+
     def _build(self, data: Tensor) -> None:
         blocks = []
         for column in [*self._sensitive, str(self.target)]:

@@ -242,6 +242,10 @@ class PTGANSynthesizer(BaseSynthesizer):
             random_state=seed,
         )
 
+    @classmethod
+    def _params_of_older_files(cls, transformer: TableTransformer) -> dict[str, Any]:
+        return {"point_mass_share": transformer.point_mass_share}
+
     # ---------------------------------------------------------------------- networks
     def _build(self, data: Tensor) -> None:
         spans = self.transformer_.spans_

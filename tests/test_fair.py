@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -250,6 +252,29 @@ def test_params_clone_and_save_load(
         loaded.sample(300, fairness=1.5, by="sex", random_state=9),
         model.sample(300, fairness=1.5, by="sex", random_state=9),
     )
+
+
+def test_files_from_before_outcome_balance_and_point_masses_load_as_fitted(
+    model: FairPTGANSynthesizer, tmp_path: Path
+) -> None:
+    from test_model_file_safety import rewrite
+
+    def drop_new_params(manifest: dict[str, Any], blobs: dict[str, bytes]) -> None:
+        for name in ("outcome_balance", "point_mass_share"):
+            del manifest["params"][name]
+        state = json.loads(blobs["transform.json"])
+        del state["params"]["point_mass_share"]
+        blobs["transform.json"] = json.dumps(state).encode("utf-8")
+
+    path = model.save(tmp_path / "now.fairsynth")
+    old = rewrite(path, tmp_path / "old.fairsynth", drop_new_params)
+    loaded = BaseSynthesizer.load(old, device="cpu")
+    # such files were fitted without outcome balance and without point masses
+    assert loaded.get_params()["outcome_balance"] == 0.0
+    assert loaded.get_params()["point_mass_share"] is None
+    assert loaded.transformer_.point_mass_share is None
+    current = BaseSynthesizer.load(path, device="cpu").get_params()
+    assert current["outcome_balance"] == 0.5 and current["point_mass_share"] == 0.05
 
 
 def test_missing_sensitive_values_are_refused(table: pd.DataFrame) -> None:
