@@ -224,13 +224,8 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
             self._learning = False
         return self
 
-    def _make_transformer(self, seed: int) -> TableTransformer:
-        return TableTransformer(
-            discrete_columns=self._discrete,
-            max_modes=self.max_modes,
-            point_mass_share=self.point_mass_share,
-            random_state=seed,
-        )
+    def _transformer_discrete(self) -> list[str]:
+        return self._discrete  # the sensitive columns and the target always among them
 
     @classmethod
     def _params_of_older_files(cls, transformer: TableTransformer) -> dict[str, Any]:

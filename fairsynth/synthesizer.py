@@ -234,9 +234,13 @@ class PTGANSynthesizer(BaseSynthesizer):
                 f"batch_size ({self.batch_size}) must be a multiple of pac ({self.pac})."
             )
 
+    def _transformer_discrete(self) -> Sequence[str] | None:
+        """The columns the transformer models as categories (a hook for subclasses)."""
+        return self.discrete_columns
+
     def _make_transformer(self, seed: int) -> TableTransformer:
         return TableTransformer(
-            discrete_columns=self.discrete_columns,
+            discrete_columns=self._transformer_discrete(),
             max_modes=self.max_modes,
             point_mass_share=self.point_mass_share,
             random_state=seed,
