@@ -67,7 +67,7 @@ class ContinuousColumn(Column):
         spread = float(np.std(x / scale)) or 1.0
         stats.update(lo=float(x.min()), hi=float(x.max()), scale=scale, center=center)
         stats["spread"] = spread
-        points = _point_masses(x, params.get("point_mass_share"), params["max_modes"])
+        points = _point_masses(x, params["point_mass_share"], params["max_modes"])
         rest = x[~np.isin(x, points)]
         if len(rest) < 2:  # too few left for a mixture: they become point modes too
             points, rest = np.unique(np.concatenate([points, rest])), rest[:0]

@@ -116,18 +116,17 @@ class Mixture:
     def encode(self, z: np.ndarray, uniform: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sample a mode per value from its posterior; return (scalar, mode)."""
         scaled = self.scaled(z)
+        point = self.mode_std == 0
         fits = np.abs(scaled) <= _SCALAR_LIMIT
         prob = np.where(fits, self.posterior(z) + _PROB_FLOOR, 0.0)
-        on_point = scaled[:, self.mode_std == 0] == 0  # a point mode's value goes to it alone
-        at_point = on_point.any(axis=1)
-        prob[at_point] = 0.0
-        prob[:, self.mode_std == 0] = np.where(on_point, 1.0, prob[:, self.mode_std == 0])
+        on_point = scaled[:, point] == 0  # a point mode's value goes to it alone
+        prob[on_point.any(axis=1)] = 0.0
+        prob[:, point] = np.where(on_point, 1.0, prob[:, point])
         # Unlike rdt, modes that would clip the scalar are excluded, so the round trip is exact
         # wherever some mode fits; where none fits, the nearest mode is used and the value clipped.
         stranded = np.flatnonzero(~fits.any(axis=1))
         if len(stranded):
             distance = np.abs(scaled[stranded])
-            point = self.mode_std == 0
             if point.any():  # a point mode's distance in the narrowest other mode's units
                 unit = _STD_MULTIPLIER * (self.mode_std[~point].min() if (~point).any() else 1.0)
                 distance[:, point] = np.abs(z[stranded, None] - self.mode_mean[point]) / unit

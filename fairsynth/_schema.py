@@ -29,7 +29,7 @@ def check_params(
     max_modes: int,
     weight_threshold: float,
     max_fit_rows: int | None,
-    point_mass_share: float | None = None,
+    point_mass_share: float | None,
 ) -> dict[str, Any]:
     """Validate the transformer's parameters; return them as plain ints and floats."""
 

@@ -337,8 +337,6 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         return self._pair_order[self._pair_start[cell] + within]
 
     def _draw_pairs(self, n_rows: int, size: int) -> tuple[Tensor, Tensor]:
-        if self.cross_group_pairs and self._row_weight is None:
-            return super()._draw_pairs(n_rows, size)
         first = self._draw_rows(n_rows, size)
         if self.cross_group_pairs:
             return first, self._draw_rows(n_rows, size)
