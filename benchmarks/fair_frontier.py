@@ -83,6 +83,20 @@ def environment() -> dict[str, Any]:
     }
 
 
+class _Snapshots(Callback):
+    """Save the model so far every ``every`` epochs as ``<stem>-e<epochs>.fairsynth``."""
+
+    def __init__(self, stem: Path, every: int) -> None:
+        self.stem, self.every = stem, every
+
+    def on_epoch_end(self, model: Any, record: dict[str, Any]) -> bool:
+        done = record["epoch"] + 1
+        if self.every and done % self.every == 0:
+            self.stem.parent.mkdir(parents=True, exist_ok=True)
+            model.save(self.stem.parent / f"{self.stem.name}-e{done}.fairsynth")
+        return False
+
+
 class _Log(Callback):
     """One line on stderr every few epochs, so a long fit in a log file shows its progress."""
 
@@ -144,12 +158,14 @@ def fit(args: argparse.Namespace) -> None:
         )
         name = f"{args.dataset}-fair{'-cross' if args.cross_group_pairs else ''}-s{args.seed}"
     name += args.suffix + (f"-merged{args.merge}" if args.merge else "")
+    out = Path(args.out)
+    if args.snapshot_every:
+        model.callbacks = [_Log(), _Snapshots(out / name, args.snapshot_every)]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FairnessWarning)  # small intersectional cells: logged
         model.fit(ds.train)
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / f"{name}.fairsynth")
     steps = sum(record["steps"] for record in model.history_)
@@ -480,6 +496,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--ptgan", action="store_true", help="the unconditioned PTGAN instead")
     p.add_argument("--suffix", default="", help="appended to the model's name, e.g. --suffix=-e150")
     p.add_argument("--params", default="{}", help="JSON of estimator parameters")
+    p.add_argument(
+        "--snapshot-every", type=int, default=0, help="also save the model every N epochs"
+    )
     p.add_argument("--out", default=str(OUT))
     p.set_defaults(func=fit)
     p = sub.add_parser("frontier", help="evaluate one model file")

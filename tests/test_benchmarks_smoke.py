@@ -22,6 +22,8 @@ ROOT = str(Path(__file__).resolve().parents[1])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from benchmarks.fair_knob_draws import Refiner, scale_noise  # noqa: E402
+from benchmarks.fair_knob_draws import main as knob_draws  # noqa: E402
 from benchmarks.fair_resampling import resample, score, swapped_tables  # noqa: E402
 from benchmarks.registry import (  # noqa: E402
     SYNTHESIZERS,
@@ -196,3 +198,66 @@ def test_swapped_tables_replace_exactly_one_cell_or_group() -> None:
             kept_in_part &= (kept[ds.target] == ds.positive_label) == wanted
         assert in_part.all() and len(swapped) > 0  # only the part comes from the other table
         assert not kept_in_part.any()  # and none of the real table's part is left
+
+
+@pytest.fixture(scope="module")
+def german_fair(tmp_path_factory: pytest.TempPathFactory):
+    from conftest import SMALL_NETS
+
+    from fairsynth.datasets import load_dataset
+    from fairsynth.fair import FairPTGANSynthesizer
+
+    ds = load_dataset("german")
+    model = FairPTGANSynthesizer(
+        sensitive="sex", target=ds.target, positive_label=ds.positive_label,
+        discrete_columns=ds.discrete_columns, epochs=1,
+        **SMALL_NETS,
+    ).fit(ds.train)  # fmt: skip
+    path = tmp_path_factory.mktemp("knob") / "german-fair.fairsynth"
+    model.save(path)
+    return ds, model, path
+
+
+def test_refined_samples_keep_the_knobs_cells(german_fair) -> None:
+    ds, model, _ = german_fair
+    cells = ["sex", ds.target]
+    refiner = Refiner(model, ds.train, "LogReg", pool=3)
+    refined = refiner.sample(300, cells, 0, fairness=1.5, by="sex", balanced_groups=False)
+    plain = model.sample(300, fairness=1.5, by="sex", random_state=0)
+    wanted, got = plain.groupby(cells).size(), refined.groupby(cells).size()
+    assert set(got.index) == set(wanted.index)
+    assert (got - wanted).abs().max() <= 1  # the candidates' cells are the knob's, 3 times over
+    candidates = model.sample(900, fairness=1.5, by="sex", random_state=0)
+    assert (
+        refined.merge(candidates.drop_duplicates(), how="left", indicator=True)["_merge"]
+        .eq("both")
+        .all()
+    )  # every row is one of the candidates generated for its cell
+
+
+def test_noise_scale_changes_the_generator_input_only(german_fair) -> None:
+    _, _, path = german_fair
+    from fairsynth.base import BaseSynthesizer
+
+    model = BaseSynthesizer.load(path)
+    before = model.sample(200, random_state=0)
+    scale_noise(model, 1.0)
+    pd.testing.assert_frame_equal(model.sample(200, random_state=0), before)
+    scale_noise(model, 0.0)  # on top: noise 0 x 1
+    assert not model.sample(200, random_state=0).equals(before)
+
+
+def test_knob_draws_writes_rows_against_eg(german_fair, tmp_path) -> None:
+    _, _, path = german_fair
+    eg = pd.DataFrame(
+        {"source": "ExponentiatedGradient", "attribute": "sex", "dp": [0.0, 0.2], "auc": [0.7, 0.8]}
+    )
+    eg.to_csv(tmp_path / "eg.csv", index=False)
+    knob_draws([
+        str(path), "--dataset", "german", "--by", "sex", "--eg", str(tmp_path / "eg.csv"),
+        "--draws", "2", "--fairness", "0", "1", "--out", str(tmp_path),
+    ])  # fmt: skip
+    rows = pd.read_csv(tmp_path / "german-fair.default.draws.csv")
+    assert len(rows) == 4 and set(rows["fairness"]) == {0.0, 1.0}
+    expected = rows["auc"] - np.interp(rows["dp"], [0.0, 0.2], [0.7, 0.8])
+    np.testing.assert_allclose(rows["vs_eg"], expected)
