@@ -88,11 +88,11 @@ class _Snapshots(Callback):
 
     def __init__(self, stem: Path, every: int) -> None:
         self.stem, self.every = stem, every
+        stem.parent.mkdir(parents=True, exist_ok=True)
 
     def on_epoch_end(self, model: Any, record: dict[str, Any]) -> bool:
         done = record["epoch"] + 1
-        if self.every and done % self.every == 0:
-            self.stem.parent.mkdir(parents=True, exist_ok=True)
+        if done % self.every == 0:
             model.save(self.stem.parent / f"{self.stem.name}-e{done}.fairsynth")
         return False
 
@@ -136,18 +136,24 @@ def dataset(args: argparse.Namespace) -> Any:
 
 def fit(args: argparse.Namespace) -> None:
     ds = dataset(args)
+    kind = "ptgan" if args.ptgan else f"fair{'-cross' if args.cross_group_pairs else ''}"
+    name = f"{args.dataset}-{kind}-s{args.seed}" + args.suffix
+    name += f"-merged{args.merge}" if args.merge else ""
+    out = Path(args.out)
+    callbacks: list[Callback] = [_Log()]
+    if args.snapshot_every:
+        callbacks.append(_Snapshots(out / name, args.snapshot_every))
     common: dict[str, Any] = {
         "discrete_columns": ds.discrete_columns,
         "epochs": args.epochs,
         "time_budget": args.time_budget,
         "random_state": args.seed,
         "verbose": False,
-        "callbacks": [_Log()],
+        "callbacks": callbacks,
         **json.loads(args.params),
     }
     if args.ptgan:
         model: PTGANSynthesizer = PTGANSynthesizer(**common)
-        name = f"{args.dataset}-ptgan-s{args.seed}"
     else:
         model = FairPTGANSynthesizer(
             sensitive=ds.sensitive,
@@ -156,11 +162,6 @@ def fit(args: argparse.Namespace) -> None:
             cross_group_pairs=args.cross_group_pairs,
             **common,
         )
-        name = f"{args.dataset}-fair{'-cross' if args.cross_group_pairs else ''}-s{args.seed}"
-    name += args.suffix + (f"-merged{args.merge}" if args.merge else "")
-    out = Path(args.out)
-    if args.snapshot_every:
-        model.callbacks = [_Log(), _Snapshots(out / name, args.snapshot_every)]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FairnessWarning)  # small intersectional cells: logged
         model.fit(ds.train)

@@ -5,10 +5,11 @@ training table's size (``random_state`` 0, 1, ...) are drawn with the knob on ``
 protocol's LogReg (sensitive column included, :func:`fair_resampling.score`) is trained on each and
 scored on the real test rows, and ``vs_eg`` is its AUC minus ExponentiatedGradient's, interpolated
 at the same DP from ``--eg`` (a frontier CSV holding EG's rows, as ``fair_frontier.py frontier``
-writes them). Averaging draws takes out the sample-to-sample spread (about 0.002 AUC) that one
-frontier row carries.
+writes them; a DP outside EG's range takes EG's nearest end, so λ = 0 rows, looser than EG's
+loosest bound, are compared with that bound's AUC). Averaging draws takes out the
+sample-to-sample spread (sd about 0.001 AUC on Adult) that one frontier row carries.
 
-Sample-time variants (no refit), each named in the ``variant`` column:
+Sample-time variants (no refit), one at a time, each named in the ``variant`` column:
 
 ``--balanced-groups``
     the knob's ``balanced_groups=True``;
@@ -108,9 +109,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--draws", type=int, default=4)
     parser.add_argument("--fairness", type=float, nargs="+", default=list(FAIRNESS))
-    parser.add_argument("--balanced-groups", action="store_true")
-    parser.add_argument("--noise-scale", type=float, default=None)
-    parser.add_argument("--refine", choices=["LogReg", "HistGB"], default=None)
+    variants = parser.add_mutually_exclusive_group()
+    variants.add_argument("--balanced-groups", action="store_true")
+    variants.add_argument("--noise-scale", type=float, default=None)
+    variants.add_argument("--refine", choices=["LogReg", "HistGB"], default=None)
     parser.add_argument("--pool", type=int, default=4, help="candidates per row with --refine")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (CPU)")
     parser.add_argument("--out", default="benchmarks/runs/fair-draws")
@@ -130,6 +132,8 @@ def main(argv: list[str] | None = None) -> None:
         variant = f"refine-{args.refine}-pool{args.pool}"
     knob: dict[str, Any] = {"by": column, "balanced_groups": args.balanced_groups}
     n = len(ds.train)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     for path in args.models:
         started = time.perf_counter()
         model = BaseSynthesizer.load(path, device="cpu")
@@ -150,8 +154,6 @@ def main(argv: list[str] | None = None) -> None:
                 vs_eg = scores["auc"] - float(np.interp(scores["dp"], eg["dp"], eg["auc"]))
                 rows.append({"fairness": fairness, "draw": draw} | scores | {"vs_eg": vs_eg})
         frame = pd.DataFrame(rows).assign(model_file=name, variant=variant, by=column)
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out / f"{name}.{variant}.draws.csv", index=False)
         means = frame.groupby("fairness")[["auc", "dp", "vs_eg"]].mean()
         print(f"{name} ({variant}, {time.perf_counter() - started:.0f} s)", file=sys.stderr)
