@@ -344,7 +344,9 @@ def exponentiated_gradient_scores(
     ranks by the mixture's probability ``sum_h w_h P_h(y=1|x)``; ``auc_pmf`` by the randomized
     classifier's chance of predicting positive, ``sum_h w_h h(x)`` (fairlearn's ``_pmf_predict``,
     coarse: a handful of distinct values). DP and EO use its (seeded) randomized predictions,
-    DP at a fixed rate the top share of the mixture's probability.
+    DP at a fixed rate the top share of the mixture's probability, and ``dp_mixture`` the
+    mixture's probability at the 0.5 threshold: the DP of the deterministic classifier whose
+    AUC ``auc`` is, so that a knob's (AUC, DP) can be compared with one classifier's.
 
     Returns
     -------
@@ -392,8 +394,10 @@ def exponentiated_gradient_scores(
             "macro_f1": f1_score(y_test, pred, average="macro", zero_division=0.0),
         }
         for label, columns in attributes(list(sensitive)):
-            gaps = gap_metrics(y_test, pred, top_share(score, rate), _groups(real_test, columns))
-            rows.append(base | {"attribute": label} | gaps)
+            groups = _groups(real_test, columns)
+            gaps = gap_metrics(y_test, pred, top_share(score, rate), groups)
+            mixture_dp = gap_metrics(y_test, (score >= 0.5).astype(int), None, groups)["dp"]
+            rows.append(base | {"attribute": label} | gaps | {"dp_mixture": mixture_dp})
     return pd.DataFrame(rows)
 
 
