@@ -67,7 +67,9 @@ class ContinuousColumn(Column):
         spread = float(np.std(x / scale)) or 1.0
         stats.update(lo=float(x.min()), hi=float(x.max()), scale=scale, center=center)
         stats["spread"] = spread
-        points = _point_masses(x, params["point_mass_share"], params["max_modes"])
+        points = _point_masses(
+            x, params["point_mass_share"], params["max_modes"], params["point_mass_values"]
+        )
         rest = x[~np.isin(x, points)]
         if len(rest) < 2:  # too few left for a mixture: they become point modes too
             points, rest = np.unique(np.concatenate([points, rest])), rest[:0]
@@ -214,11 +216,22 @@ def _learn_step(diffs: np.ndarray, unit: str) -> int:
     return 1
 
 
-def _point_masses(x: np.ndarray, share: float | None, most: int) -> np.ndarray:
-    """The values of ``x`` held by at least ``share`` of it, the heaviest ``most`` of them."""
-    if share is None or not len(x):
+def _point_masses(
+    x: np.ndarray, share: float | None, most: int, few: int | None = None
+) -> np.ndarray:
+    """The values of ``x`` that get point modes.
+
+    Every value when ``x`` holds at most ``few`` distinct whole numbers (a count, years of
+    education, a rating); otherwise those held by at least ``share`` of it, the heaviest
+    ``most`` of them.
+    """
+    if not len(x):
         return np.zeros(0)
     values, counts = np.unique(x, return_counts=True)
+    if few is not None and len(values) <= few and np.array_equal(values, np.round(values)):
+        return values
+    if share is None:
+        return np.zeros(0)
     heavy = np.flatnonzero(counts >= max(share * len(x), 2))  # a value seen once is no mass
     heavy = heavy[np.argsort(-counts[heavy], kind="stable")][:most]
     return np.sort(values[heavy])

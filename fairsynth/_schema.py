@@ -30,6 +30,7 @@ def check_params(
     weight_threshold: float,
     max_fit_rows: int | None,
     point_mass_share: float | None,
+    point_mass_values: int | None = None,
 ) -> dict[str, Any]:
     """Validate the transformer's parameters; return them as plain ints and floats."""
 
@@ -48,11 +49,17 @@ def check_params(
         isinstance(share, bool) or not isinstance(share, numbers.Real) or not (0 < share <= 1)
     ):
         raise bad("point_mass_share", share, "None or a number in (0, 1]")
+    few = point_mass_values
+    if few is not None and (
+        isinstance(few, bool) or not isinstance(few, numbers.Integral) or few < 1
+    ):
+        raise bad("point_mass_values", few, "None or an int >= 1")
     return {
         "max_modes": int(max_modes),
         "weight_threshold": float(weight_threshold),
         "max_fit_rows": None if rows is None else int(rows),
         "point_mass_share": None if share is None else float(share),
+        "point_mass_values": None if few is None else int(few),
     }
 
 

@@ -84,6 +84,10 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         share of a column's rows is generated exactly (the zeros of capital-gain). On Adult
         (5 fits) these two defaults raised λ = 0 Quality from 0.902 to 0.926 and moved the
         frontier closer to ExponentiatedGradient's (docs/fairness.md).
+    point_mass_values : int or None, default=20
+        As in PTGANSynthesizer (whose default is None): a numeric column of at most this many
+        distinct whole numbers (Adult's education-num, 16 values) has every value generated
+        exactly, as a category would be, so it keeps its tie to the columns it mirrors.
     coherency_weight : float, default=20.0
         As in PTGANSynthesizer (whose default, the paper's, is 100): the weight of the penalty
         that flattens the critic along the line between two real rows. A lighter penalty keeps
@@ -97,8 +101,8 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         from the shared codes; 'error': fit raises a DataError naming them.
     **ptgan_params
         Every parameter of :class:`~fairsynth.synthesizer.PTGANSynthesizer` (``epochs``,
-        ``batch_size``, ``random_state``, ...), with the same defaults but ``point_mass_share``
-        and ``coherency_weight``.
+        ``batch_size``, ``random_state``, ...), with the same defaults but ``point_mass_share``,
+        ``point_mass_values`` and ``coherency_weight``.
 
     Attributes
     ----------
@@ -137,6 +141,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         cross_group_pairs: bool = True,
         outcome_balance: float = 0.5,
         point_mass_share: float | None = 0.05,
+        point_mass_values: int | None = 20,
         coherency_weight: float = 20.0,
         min_cell_size: int = 10,
         small_cells: str = "warn",
@@ -146,7 +151,10 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         # PTGANSynthesizer.__init__ rejects unknown names, and the merged signature set below
         # the class lists them all for get_params, clone and help().
         super().__init__(
-            point_mass_share=point_mass_share, coherency_weight=coherency_weight, **ptgan_params
+            point_mass_share=point_mass_share,
+            point_mass_values=point_mass_values,
+            coherency_weight=coherency_weight,
+            **ptgan_params,
         )
         self.sensitive = sensitive
         self.target = target

@@ -95,6 +95,11 @@ class PTGANSynthesizer(BaseSynthesizer):
         as one more narrow Gaussian mode, as CTGAN does, so generated values scatter around it
         (:class:`~fairsynth.transform.TableTransformer`). On Adult 0.05 improved Column Shapes
         and detection but lowered pair trends and TSTR AUC (docs/method.md).
+    point_mass_values : int or None, default=None
+        A numeric column of at most this many distinct whole numbers (years of education, a
+        count, a 1-5 rating) has every value as a mode of its own, generated exactly, as a
+        category would be, while it stays a number; None leaves such columns to the mixture
+        (and ``point_mass_share``), as CTGAN does.
     device : str, default='auto'
         'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.
     random_state : int, RandomState, Generator or None
@@ -172,6 +177,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         pac: int = 1,
         max_modes: int = 10,
         point_mass_share: float | None = None,
+        point_mass_values: int | None = None,
         device: str = "auto",
         random_state: Any = None,
         verbose: bool = True,
@@ -201,6 +207,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         self.pac = pac
         self.max_modes = max_modes
         self.point_mass_share = point_mass_share
+        self.point_mass_values = point_mass_values
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -243,12 +250,16 @@ class PTGANSynthesizer(BaseSynthesizer):
             discrete_columns=self._transformer_discrete(),
             max_modes=self.max_modes,
             point_mass_share=self.point_mass_share,
+            point_mass_values=self.point_mass_values,
             random_state=seed,
         )
 
     @classmethod
     def _params_of_older_files(cls, transformer: TableTransformer) -> dict[str, Any]:
-        return {"point_mass_share": transformer.point_mass_share}
+        return {
+            "point_mass_share": transformer.point_mass_share,
+            "point_mass_values": transformer.point_mass_values,
+        }
 
     # ---------------------------------------------------------------------- networks
     def _build(self, data: Tensor) -> None:

@@ -100,6 +100,11 @@ class TableTransformer(BaseEstimator):
         heaviest); the mixture is fitted to the other values. ``None``: no point masses, as
         rdt and CTGAN (a spike is one more narrow Gaussian mode, and values generated in it
         scatter around the spike).
+    point_mass_values : int or None, default None
+        A continuous column of at most this many distinct whole numbers (years of education,
+        a count, a 1-5 rating) has every value as a point mode, whatever its share: it is
+        generated exactly, as a category would be, and stays a number. ``None``: only
+        ``point_mass_share`` makes point modes.
     random_state : int, numpy Generator or None
         Seeds the fitting subsample, and :meth:`transform` when it is given no seed.
 
@@ -124,8 +129,9 @@ class TableTransformer(BaseEstimator):
     column gives one one-hot span over its observed categories, sorted where the values
     compare, else in order of appearance, with missing as an extra last category.
 
-    Modes. Values holding at least ``point_mass_share`` of a column get point modes (scalar
-    0, decoded to the value itself). The mixture (rdt's priors, rdt's fixed seed, one BLAS
+    Modes. Values holding at least ``point_mass_share`` of a column, or every value of a
+    column of at most ``point_mass_values`` whole numbers, get point modes (scalar 0, decoded
+    to the value itself). The mixture (rdt's priors, rdt's fixed seed, one BLAS
     thread) is fitted to the other values of the standardised column. Values it leaves
     uncovered within ±0.99 (outliers, spikes lighter than ``weight_threshold``) get extra
     "tail" modes spanning each run of them (at most ``max_modes`` more), where rdt and CTGAN
@@ -182,6 +188,7 @@ class TableTransformer(BaseEstimator):
         weight_threshold: float = 0.005,
         max_fit_rows: int | None = 10_000,
         point_mass_share: float | None = None,
+        point_mass_values: int | None = None,
         random_state: Any = None,
     ) -> None:
         self.discrete_columns = discrete_columns
@@ -189,6 +196,7 @@ class TableTransformer(BaseEstimator):
         self.weight_threshold = weight_threshold
         self.max_fit_rows = max_fit_rows
         self.point_mass_share = point_mass_share
+        self.point_mass_values = point_mass_values
         self.random_state = random_state
 
     # ---------------------------------------------------------------------------- fitting
@@ -196,7 +204,11 @@ class TableTransformer(BaseEstimator):
     def fit(self, data: pd.DataFrame, y: None = None) -> TableTransformer:
         """Learn the layout and the per-column parameters from ``data``; return ``self``."""
         params = check_params(
-            self.max_modes, self.weight_threshold, self.max_fit_rows, self.point_mass_share
+            self.max_modes,
+            self.weight_threshold,
+            self.max_fit_rows,
+            self.point_mass_share,
+            self.point_mass_values,
         )
         frame = check_frame(data)
         discrete, explicit = resolve_discrete(frame, self.discrete_columns)
@@ -323,6 +335,7 @@ class TableTransformer(BaseEstimator):
             "weight_threshold": self.weight_threshold,
             "max_fit_rows": self.max_fit_rows,
             "point_mass_share": self.point_mass_share,
+            "point_mass_values": self.point_mass_values,
             "random_state": int(seed) if isinstance(seed, numbers.Integral) else None,
         }
         config = {
@@ -346,7 +359,8 @@ class TableTransformer(BaseEstimator):
             )
         try:
             # states written before point masses existed were fitted without them
-            transformer = cls(**{"point_mass_share": None, **config["params"]})
+            older = {"point_mass_share": None, "point_mass_values": None}
+            transformer = cls(**{**older, **config["params"]})
             codecs = [CODECS[c["codec"]].from_config(c, arrays) for c in config["columns"]]
             transformer._set_fitted(codecs, list(config["discrete_columns"]))
         except ModelFileError:

@@ -260,10 +260,11 @@ def test_files_from_before_outcome_balance_and_point_masses_load_as_fitted(
     from test_model_file_safety import rewrite
 
     def drop_new_params(manifest: dict[str, Any], blobs: dict[str, bytes]) -> None:
-        for name in ("outcome_balance", "point_mass_share"):
+        for name in ("outcome_balance", "point_mass_share", "point_mass_values"):
             del manifest["params"][name]
         state = json.loads(blobs["transform.json"])
         del state["params"]["point_mass_share"]
+        del state["params"]["point_mass_values"]
         blobs["transform.json"] = json.dumps(state).encode("utf-8")
 
     path = model.save(tmp_path / "now.fairsynth")
@@ -272,9 +273,12 @@ def test_files_from_before_outcome_balance_and_point_masses_load_as_fitted(
     # such files were fitted without outcome balance and without point masses
     assert loaded.get_params()["outcome_balance"] == 0.0
     assert loaded.get_params()["point_mass_share"] is None
+    assert loaded.get_params()["point_mass_values"] is None
     assert loaded.transformer_.point_mass_share is None
+    assert loaded.transformer_.point_mass_values is None
     current = BaseSynthesizer.load(path, device="cpu").get_params()
     assert current["outcome_balance"] == 0.5 and current["point_mass_share"] == 0.05
+    assert current["point_mass_values"] == 20
 
 
 def test_missing_sensitive_values_are_refused(table: pd.DataFrame) -> None:

@@ -224,6 +224,30 @@ def test_a_column_of_few_values_becomes_point_modes_only() -> None:
     assert (few._codecs[0].mixture.mode_std > 0).all()  # type: ignore[attr-defined]
 
 
+def test_a_column_of_few_whole_numbers_is_generated_exactly() -> None:
+    rng = np.random.default_rng(0)
+    # years of education: 16 values, the rarest 0.1 % of the rows, far below any share
+    years = rng.choice(np.arange(1, 17), 3000, p=np.r_[0.001, np.full(15, 0.999 / 15)])
+    df = pd.DataFrame({
+        "years": years,
+        "wide": rng.integers(0, 40, 3000),  # 40 values: left to the mixture
+        "halves": rng.choice([0.5, 1.5, 2.5], 3000),  # few values, not whole numbers
+    })  # fmt: skip
+    tt = TableTransformer(point_mass_values=20, random_state=0).fit(df)  # no share rule
+    years_mix, wide_mix, halves_mix = (c.mixture for c in tt._codecs)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(years_mix.mode_std, np.zeros(16))
+    assert len(years_mix.mean) == 0  # no Gaussian left: one mode per value, 1 included
+    assert (wide_mix.mode_std > 0).all() and (halves_mix.mode_std > 0).all()
+    pd.testing.assert_frame_equal(tt.inverse_transform(tt.transform(df)), df)
+    # any generator output decodes to one of the 16 values
+    noise = rng.normal(size=(500, tt.output_dim_))
+    assert set(tt.inverse_transform(noise)["years"]) <= set(range(1, 17))
+    # the default leaves them to the mixture
+    plain = TableTransformer(random_state=0).fit(df)
+    assert (plain._codecs[0].mixture.mode_std > 0).all()  # type: ignore[attr-defined]
+    assert plain.get_params()["point_mass_values"] is None
+
+
 # ------------------------------------------------------------------------------- state
 
 
@@ -254,9 +278,11 @@ def test_state_errors() -> None:
     with pytest.raises(ModelFileError, match="version 99"):
         TableTransformer.from_state({**config, "version": 99}, arrays)
     # a state written before point masses existed was fitted without them
-    params = {k: v for k, v in config["params"].items() if k != "point_mass_share"}
+    dropped = ("point_mass_share", "point_mass_values")
+    params = {k: v for k, v in config["params"].items() if k not in dropped}
     old = {**config, "params": params}
     assert TableTransformer.from_state(old, arrays).point_mass_share is None
+    assert TableTransformer.from_state(old, arrays).point_mass_values is None
     with pytest.raises(ModelFileError, match="format"):
         TableTransformer.from_state({"version": 1}, arrays)
     with pytest.raises(ModelFileError, match="Malformed"):
@@ -402,7 +428,10 @@ def test_discrete_columns_errors() -> None:
     [({"max_modes": 0}, "max_modes"), ({"weight_threshold": 1.5}, "weight_threshold"),
      ({"max_fit_rows": 1}, "max_fit_rows"), ({"random_state": "x"}, "random_state"),
      ({"point_mass_share": 0}, "point_mass_share"),
-     ({"point_mass_share": True}, "point_mass_share")],
+     ({"point_mass_share": True}, "point_mass_share"),
+     ({"point_mass_values": 0}, "point_mass_values"),
+     ({"point_mass_values": 2.5}, "point_mass_values"),
+     ({"point_mass_values": True}, "point_mass_values")],
 )  # fmt: skip
 def test_bad_parameters(params: dict[str, object], name: str) -> None:
     with pytest.raises(ParameterError, match=name):
