@@ -9,6 +9,11 @@ writes them; a DP outside EG's range takes EG's nearest end, so λ = 0 rows, loo
 loosest bound, are compared with that bound's AUC). Averaging draws takes out the
 sample-to-sample spread (sd about 0.001 AUC on Adult) that one frontier row carries.
 
+``--calibrate DP`` adds, per model, the λ that :func:`~fairsynth.frontier.calibrate_fairness`
+finds for the protocol's LogReg to reach a DP of at most ``DP`` on the real *training* rows (the
+issue's "calibrated fair end"); its rows have ``calibrated_to`` set, and the file's name ends
+in ``.calibrated-DP.draws.csv``.
+
 Sample-time variants (no refit), one at a time, each named in the ``variant`` column:
 
 ``--balanced-groups``
@@ -46,6 +51,7 @@ from fairsynth.datasets import load_dataset
 from fairsynth.evaluation import build_model
 from fairsynth.evaluation._prepare import column_kind
 from fairsynth.fair import FairnessWarning, FairPTGANSynthesizer
+from fairsynth.frontier import calibrate_fairness
 
 FAIRNESS = (0.0, 1.0, 1.5, 1.75, 2.0)
 WEIGHT_CAP = 20.0  # importance weights capped at this many times their median
@@ -108,7 +114,11 @@ def main(argv: list[str] | None = None) -> None:
         "--eg", default="benchmarks/results/fair-pm/exponentiated-gradient.frontier.sex.csv"
     )
     parser.add_argument("--draws", type=int, default=4)
-    parser.add_argument("--fairness", type=float, nargs="+", default=list(FAIRNESS))
+    parser.add_argument("--fairness", type=float, nargs="*", default=list(FAIRNESS))
+    parser.add_argument(
+        "--calibrate", type=float, default=None, metavar="DP",
+        help="also the λ calibrated for LogReg DP ≤ DP on the real training rows",
+    )  # fmt: skip
     variants = parser.add_mutually_exclusive_group()
     variants.add_argument("--balanced-groups", action="store_true")
     variants.add_argument("--noise-scale", type=float, default=None)
@@ -144,7 +154,13 @@ def main(argv: list[str] | None = None) -> None:
         refiner = Refiner(model, ds.train, args.refine, args.pool) if args.refine else None
         name = Path(path).name.removesuffix(".fairsynth")
         rows = []
-        for fairness in args.fairness:
+        settings = [(float(f), np.nan) for f in args.fairness]
+        if args.calibrate is not None:
+            found = calibrate_fairness(
+                model, ds.train, args.calibrate, reference_model="LogReg", by=column
+            )
+            settings.append((round(found.fairness, 4), args.calibrate))
+        for fairness, calibrated_to in settings:
             for draw in range(args.draws):
                 if refiner is not None:
                     table = refiner.sample(n, [column, ds.target], draw, fairness=fairness, **knob)
@@ -152,9 +168,14 @@ def main(argv: list[str] | None = None) -> None:
                     table = model.sample(n, fairness=fairness, random_state=draw, **knob)
                 scores = score(table, ds.test, column, ds.target, ds.positive_label)
                 vs_eg = scores["auc"] - float(np.interp(scores["dp"], eg["dp"], eg["auc"]))
-                rows.append({"fairness": fairness, "draw": draw} | scores | {"vs_eg": vs_eg})
+                rows.append(
+                    {"fairness": fairness, "calibrated_to": calibrated_to, "draw": draw}
+                    | scores
+                    | {"vs_eg": vs_eg}
+                )
         frame = pd.DataFrame(rows).assign(model_file=name, variant=variant, by=column)
-        frame.to_csv(out / f"{name}.{variant}.draws.csv", index=False)
+        tag = variant if args.calibrate is None else f"{variant}.calibrated-{args.calibrate:g}"
+        frame.to_csv(out / f"{name}.{tag}.draws.csv", index=False)
         means = frame.groupby("fairness")[["auc", "dp", "vs_eg"]].mean()
         print(f"{name} ({variant}, {time.perf_counter() - started:.0f} s)", file=sys.stderr)
         print(means.round(4).to_string(), file=sys.stderr, flush=True)

@@ -261,3 +261,27 @@ def test_knob_draws_writes_rows_against_eg(german_fair, tmp_path) -> None:
     assert len(rows) == 4 and set(rows["fairness"]) == {0.0, 1.0}
     expected = rows["auc"] - np.interp(rows["dp"], [0.0, 0.2], [0.7, 0.8])
     np.testing.assert_allclose(rows["vs_eg"], expected)
+    assert rows["calibrated_to"].isna().all()
+
+
+def test_knob_draws_at_the_calibrated_fairness(german_fair, tmp_path) -> None:
+    _, _, path = german_fair
+    from fairsynth.base import BaseSynthesizer
+    from fairsynth.datasets import load_dataset
+    from fairsynth.frontier import calibrate_fairness
+
+    eg = pd.DataFrame(
+        {"source": "ExponentiatedGradient", "attribute": "sex", "dp": [0.0, 0.2], "auc": [0.7, 0.8]}
+    )
+    eg.to_csv(tmp_path / "eg.csv", index=False)
+    knob_draws([
+        str(path), "--dataset", "german", "--by", "sex", "--eg", str(tmp_path / "eg.csv"),
+        "--draws", "2", "--fairness", "--calibrate", "0.05", "--out", str(tmp_path),
+    ])  # fmt: skip
+    rows = pd.read_csv(tmp_path / "german-fair.default.calibrated-0.05.draws.csv")
+    found = calibrate_fairness(
+        BaseSynthesizer.load(path), load_dataset("german").train, 0.05, reference_model="LogReg",
+        by="sex",
+    )  # fmt: skip
+    assert len(rows) == 2 and (rows["calibrated_to"] == 0.05).all()
+    assert rows["fairness"].tolist() == [round(found.fairness, 4)] * 2
