@@ -87,7 +87,10 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
     point_mass_values : int or None, default=20
         As in PTGANSynthesizer (whose default is None): a numeric column of at most this many
         distinct whole numbers (Adult's education-num, 16 values) has every value generated
-        exactly, as a category would be, so it keeps its tie to the columns it mirrors.
+        exactly, as a category would be. On Adult (5 fits each) education-num matched its
+        education in 95 % of the rows instead of 93 %, and LogReg at the fair end calibrated
+        for DP 0.05 came within 0.0095 AUC of ExponentiatedGradient instead of 0.0104
+        (docs/fairness.md).
     coherency_weight : float, default=20.0
         As in PTGANSynthesizer (whose default, the paper's, is 100): the weight of the penalty
         that flattens the critic along the line between two real rows. A lighter penalty keeps
