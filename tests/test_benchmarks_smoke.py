@@ -247,16 +247,20 @@ def test_noise_scale_changes_the_generator_input_only(german_fair) -> None:
     assert not model.sample(200, random_state=0).equals(before)
 
 
-def test_knob_draws_writes_rows_against_eg(german_fair, tmp_path) -> None:
-    _, _, path = german_fair
+def _knob_draws_on_german(path, tmp_path, *options: str) -> None:
     eg = pd.DataFrame(
         {"source": "ExponentiatedGradient", "attribute": "sex", "dp": [0.0, 0.2], "auc": [0.7, 0.8]}
     )
     eg.to_csv(tmp_path / "eg.csv", index=False)
     knob_draws([
         str(path), "--dataset", "german", "--by", "sex", "--eg", str(tmp_path / "eg.csv"),
-        "--draws", "2", "--fairness", "0", "1", "--out", str(tmp_path),
+        "--draws", "2", *options, "--out", str(tmp_path),
     ])  # fmt: skip
+
+
+def test_knob_draws_writes_rows_against_eg(german_fair, tmp_path) -> None:
+    _, _, path = german_fair
+    _knob_draws_on_german(path, tmp_path, "--fairness", "0", "1")
     rows = pd.read_csv(tmp_path / "german-fair.default.draws.csv")
     assert len(rows) == 4 and set(rows["fairness"]) == {0.0, 1.0}
     expected = rows["auc"] - np.interp(rows["dp"], [0.0, 0.2], [0.7, 0.8])
@@ -270,14 +274,7 @@ def test_knob_draws_at_the_calibrated_fairness(german_fair, tmp_path) -> None:
     from fairsynth.datasets import load_dataset
     from fairsynth.frontier import calibrate_fairness
 
-    eg = pd.DataFrame(
-        {"source": "ExponentiatedGradient", "attribute": "sex", "dp": [0.0, 0.2], "auc": [0.7, 0.8]}
-    )
-    eg.to_csv(tmp_path / "eg.csv", index=False)
-    knob_draws([
-        str(path), "--dataset", "german", "--by", "sex", "--eg", str(tmp_path / "eg.csv"),
-        "--draws", "2", "--fairness", "--calibrate", "0.05", "--out", str(tmp_path),
-    ])  # fmt: skip
+    _knob_draws_on_german(path, tmp_path, "--fairness", "--calibrate", "0.05")
     rows = pd.read_csv(tmp_path / "german-fair.default.calibrated-0.05.draws.csv")
     found = calibrate_fairness(
         BaseSynthesizer.load(path), load_dataset("german").train, 0.05, reference_model="LogReg",
