@@ -269,16 +269,11 @@ def test_knob_draws_writes_rows_against_eg(german_fair, tmp_path) -> None:
 
 
 def test_knob_draws_at_the_calibrated_fairness(german_fair, tmp_path) -> None:
-    _, _, path = german_fair
-    from fairsynth.base import BaseSynthesizer
-    from fairsynth.datasets import load_dataset
+    ds, model, path = german_fair
     from fairsynth.frontier import calibrate_fairness
 
     _knob_draws_on_german(path, tmp_path, "--fairness", "--calibrate", "0.05")
     rows = pd.read_csv(tmp_path / "german-fair.default.calibrated-0.05.draws.csv")
-    found = calibrate_fairness(
-        BaseSynthesizer.load(path), load_dataset("german").train, 0.05, reference_model="LogReg",
-        by="sex",
-    )  # fmt: skip
+    found = calibrate_fairness(model, ds.train, 0.05, reference_model="LogReg", by="sex")
     assert len(rows) == 2 and (rows["calibrated_to"] == 0.05).all()
     assert rows["fairness"].tolist() == [round(found.fairness, 4)] * 2
