@@ -88,7 +88,6 @@ class _Snapshots(Callback):
 
     def __init__(self, stem: Path, every: int) -> None:
         self.stem, self.every = stem, every
-        stem.parent.mkdir(parents=True, exist_ok=True)
 
     def on_epoch_end(self, model: Any, record: dict[str, Any]) -> bool:
         done = record["epoch"] + 1
@@ -140,6 +139,7 @@ def fit(args: argparse.Namespace) -> None:
     name = f"{args.dataset}-{kind}-s{args.seed}" + args.suffix
     name += f"-merged{args.merge}" if args.merge else ""
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     callbacks: list[Callback] = [_Log()]
     if args.snapshot_every:
         callbacks.append(_Snapshots(out / name, args.snapshot_every))
@@ -167,7 +167,6 @@ def fit(args: argparse.Namespace) -> None:
         model.fit(ds.train)
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
-    out.mkdir(parents=True, exist_ok=True)
     model.save(out / f"{name}.fairsynth")
     steps = sum(record["steps"] for record in model.history_)
     info = {"name": name, "fit_time_s": model.fit_time_, "steps": steps, "params": args.params}
