@@ -96,3 +96,17 @@ def test_no_report_file_is_left_on_error(files: dict[str, str], tmp_path) -> Non
     result = CliRunner().invoke(app, _args(files, "-p", "great", "-o", str(out)))
     assert result.exit_code == 2 and "does not occur" in result.stderr
     assert not out.exists()
+
+
+def test_target_coded_differently_is_exit_2(files: dict[str, str], tmp_path) -> None:
+    # issue 19, finding 4: this used to print "target is constant", label gap 0.000, exit 0
+    recoded = tmp_path / "recoded.csv"
+    synthetic = pd.read_csv(files["synthetic"])
+    synthetic.assign(credit=(synthetic["credit"] == "good").astype(int)).to_csv(
+        recoded, index=False
+    )
+    args = _args({**files, "synthetic": str(recoded)}, "-p", "good", "-s", "sex")
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "target column 'credit' in synthetic shares no value with real_train" in result.stderr
+    assert "synthetic has '0', '1', real_train has 'bad', 'good'" in result.stderr

@@ -111,6 +111,29 @@ def test_label_matches_across_number_and_text() -> None:
     assert report.tables["utility"]["auc"].notna().all()
 
 
+def test_target_and_sensitive_coded_differently_are_clear_errors() -> None:
+    # issue 19, finding 4: a 0/1 target against a no/yes one was scored as a constant target
+    frame = pd.DataFrame({"y": [0, 1] * 30, "x": np.arange(60.0), "s": ["a", "b", "c"] * 20})
+    options = {"target": "y", "positive_label": "1", "sensitive": "s", **FAST}
+    recoded = frame.assign(y=frame["y"].map({0: "no", 1: "yes"}))
+    message = (
+        r"target column 'y' in synthetic shares no value with real_train: .*'no', 'yes'.*'0', '1'"
+    )
+    with pytest.raises(DataError, match=message):
+        evaluate(frame, recoded, real_test=frame, **options)
+    with pytest.raises(DataError, match=r"target column 'y' in real_test shares no value"):
+        evaluate(frame, frame, real_test=recoded, **options)
+    renamed = frame.assign(s=frame["s"].str.upper())
+    message = r"sensitive column 's' in synthetic shares no value .* synthetic has 'A', 'B', 'C'"
+    with pytest.raises(DataError, match=message):
+        evaluate(frame, renamed, real_test=frame, **options)
+    # a value real_train never had, beside known ones, is scored and noted
+    odd = frame.assign(y=frame["y"].astype(object).where(frame.index > 0, "yes"))
+    report = evaluate(frame, odd, real_test=frame, sections=["utility"], **options)
+    reasons = report.notes["reason"]
+    assert reasons.str.contains(r"1 row\(s\) hold values not in real_train: 'yes'").any()
+
+
 def test_non_matching_dtypes_are_clear_errors(german) -> None:
     train, test = german
     with pytest.raises(DataError, match=r"Column 'age' holds numeric values in real_train but "):

@@ -16,6 +16,14 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from fairsynth.evaluation._values import (
+    MISSING,
+    Kind,
+    as_numbers,
+    category_strings,
+    column_kind,
+    group_labels,
+)
 from fairsynth.exceptions import DataError, ParameterError, format_choices
 
 __all__ = [
@@ -30,12 +38,7 @@ __all__ = [
     "seed_of",
 ]
 
-MISSING = "(missing)"
-"""The category that stands for a missing value in a categorical or sensitive column."""
-
 _REGRESSION_MIN_DISTINCT = 20
-
-Kind = Literal["numeric", "categorical", "datetime"]
 
 
 @dataclass(frozen=True)
@@ -117,45 +120,6 @@ def limit_threads(n_threads: int | None) -> AbstractContextManager[Any]:
     if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
         raise ParameterError(f"n_threads must be None or a positive integer, got {n_threads!r}.")
     return threadpool_limits(limits=int(n_threads))
-
-
-def column_kind(series: pd.Series) -> Kind:
-    """Classify a column by its dtype: numbers, dates, or anything else as categories."""
-    if pd.api.types.is_bool_dtype(series):
-        return "categorical"
-    if pd.api.types.is_numeric_dtype(series):
-        return "numeric"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime"
-    return "categorical"
-
-
-def category_strings(series: pd.Series) -> pd.Series:
-    """Return the column as strings, so that 1, 1.0 and '1' from a CSV compare equal.
-
-    Whole floats are written without the '.0' (a generator that outputs 1.0 for the category
-    1 is not wrong); missing values become :data:`MISSING`.
-    """
-    values = series.astype(object) if isinstance(series.dtype, pd.CategoricalDtype) else series
-    missing = values.isna()
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = values.astype(float)
-        whole = bool(np.all(np.mod(numbers[~missing], 1) == 0))
-        text = numbers.map(lambda v: f"{v:.0f}" if whole else repr(v))
-    else:
-        text = values.map(str)
-    return text.where(~missing, MISSING).astype(object)
-
-
-def _as_numbers(series: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(series):
-        stamps = pd.to_datetime(series)
-        days = (stamps - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
-        return days.astype(float)
-    numbers = series.astype(float)
-    if not np.isfinite(numbers.dropna()).all():
-        raise DataError(f"Column '{series.name}' holds infinite values; replace them first.")
-    return numbers
 
 
 def _check_frame(frame: object, name: str) -> pd.DataFrame:
@@ -255,6 +219,42 @@ def _resolve_task(
     return "classification"
 
 
+def _check_values(
+    real: pd.Series, others: dict[str, pd.DataFrame], role: str, real_name: str
+) -> list[Issue]:
+    """Compare a target's or sensitive column's values across tables, as category strings.
+
+    A table whose values share none with ``real_name`` codes the column differently (0/1
+    against no/yes): binarising or grouping it would give a silently wrong answer, so it is
+    an error. Some unseen values beside known ones are scored and noted.
+    """
+    known = set(category_strings(pd.Series(pd.unique(real.dropna()))))
+    issues = []
+    for name, frame in others.items():
+        if real.name not in frame.columns:
+            continue
+        column = frame[real.name].dropna()
+        values = category_strings(pd.Series(pd.unique(column)))
+        unseen = sorted(set(values) - known)
+        if unseen and len(unseen) == len(values):
+            raise DataError(
+                f"The {role} column '{real.name}' in {name} shares no value with {real_name}: "
+                f"{name} has {format_choices(unseen)}, {real_name} has "
+                f"{format_choices(sorted(known))}. Recode it to {real_name}'s values."
+            )
+        if unseen:
+            rows = int((~category_strings(column).isin(known)).sum())
+            section = "all" if role == "target" else "fairness"
+            issues.append(
+                Issue(
+                    section,
+                    f"{role} '{real.name}' in {name}",
+                    f"{rows} row(s) hold values not in {real_name}: {format_choices(unseen)}",
+                )
+            )
+    return issues
+
+
 def _names(values: str | Iterable[str] | None, what: str) -> list[str]:
     if values is None:
         return []
@@ -322,13 +322,17 @@ def prepare(
             discrete.add(target)
     kinds = _kinds(real_train, others, discrete, real_name)
     categorical = [c for c in columns if kinds[c] == "categorical"]
+    roles = {c: "sensitive" for c in sens} | (
+        {target: "target"} if task_ == "classification" else {}
+    )
+    for column, role in roles.items():
+        if column in categorical:
+            issues += _check_values(real_train[column], others, role, real_name)
 
     def clean(frame: pd.DataFrame) -> pd.DataFrame:
         # by position, so repeated index labels (rows drawn with replacement) are no problem
         out = {
-            c: (
-                category_strings(frame[c]) if c in categorical else _as_numbers(frame[c])
-            ).to_numpy()
+            c: (category_strings(frame[c]) if c in categorical else as_numbers(frame[c])).to_numpy()
             for c in columns
             if c in frame.columns
         }
@@ -364,7 +368,7 @@ def prepare(
 def _target(column: pd.Series, task: str | None, positive_label: object) -> np.ndarray:
     if task == "classification":
         return _binarise(column, positive_label)
-    return _as_numbers(column).to_numpy()
+    return as_numbers(column).to_numpy()
 
 
 def _note_missing_sensitive(prepared: Prepared, frames: dict[str, pd.DataFrame]) -> None:
@@ -379,14 +383,3 @@ def _note_missing_sensitive(prepared: Prepared, frames: dict[str, pd.DataFrame])
                         f"{count} missing values, counted as their own group '{MISSING}'",
                     )
                 )
-
-
-def group_labels(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
-    """Return one group label per row: the column's value, or 'a & b' for an intersection."""
-    if len(columns) == 1:
-        return category_strings(frame[columns[0]])
-    parts = [category_strings(frame[c]) for c in columns]
-    out = parts[0]
-    for part in parts[1:]:
-        out = out + " & " + part
-    return out
