@@ -40,6 +40,7 @@ from fairsynth.modelfile import (
     read_model_file,
     write_model_file,
 )
+from fairsynth.threads import check_threads, resolve_threads, torch_threads
 from fairsynth.transform import TableTransformer
 
 __all__ = ["BaseSynthesizer", "resolve_device"]
@@ -100,7 +101,7 @@ class BaseSynthesizer(BaseEstimator):
     """Shared machinery of the synthesizers (not used directly)."""
 
     # Parameters every subclass has: discrete_columns, epochs, time_budget, batch_size,
-    # device, random_state, verbose, sample_batch_size, callbacks.
+    # device, n_threads, random_state, verbose, sample_batch_size, callbacks.
     _network_names: ClassVar[tuple[str, ...]] = ()
     _min_rows: ClassVar[int] = 2
     _auto_steps: ClassVar[int] = 6000  # optimisation steps of a fit with epochs='auto'
@@ -189,8 +190,18 @@ class BaseSynthesizer(BaseEstimator):
             matrix = self.transformer_.transform(data, random_state=seed)
             tensor = torch.as_tensor(matrix, dtype=torch.float32, device=self.device_)
             self._build(tensor)
-            self._run_epochs(tensor, started)
+            self.n_threads_ = resolve_threads(self.n_threads, self._work(self.batch_size))
+            with torch_threads(self.n_threads_):
+                self._run_epochs(tensor, started)
         return self
+
+    def _work(self, rows: int) -> float:
+        """Multiply-adds of a forward pass of the trained networks on ``rows`` rows."""
+        trained = sum(
+            p.numel() for net in self._networks().values() for p in net.parameters()
+            if p.requires_grad
+        )  # fmt: skip
+        return float(trained * rows)
 
     def _collect_callbacks(self) -> list[Callback]:
         """The user's callbacks, a progress bar if verbose, a Checkpoint if checkpoint_dir."""
@@ -233,6 +244,7 @@ class BaseSynthesizer(BaseEstimator):
             raise ParameterError(f"time_budget must be positive seconds or None, got {budget!r}.")
         if not isinstance(self.batch_size, (int, np.integer)) or self.batch_size < 2:
             raise ParameterError(f"batch_size must be an integer ≥ 2, got {self.batch_size!r}.")
+        check_threads(self.n_threads)
 
     def _validate_table(self, X: Any) -> pd.DataFrame:
         if sparse.issparse(X):
@@ -382,6 +394,7 @@ class BaseSynthesizer(BaseEstimator):
         chunk = min(chunk, max(1, _MAX_CHUNK_CELLS // max(1, self.transformer_.output_dim_)))
         seed = draw_seed(random_state)
         generator = torch.Generator(device=self.device_).manual_seed(seed)
+        threads = resolve_threads(self.n_threads, self._work(chunk))
         networks = list(self._networks().values())
         modes = [net.training for net in networks]
         for net in networks:
@@ -390,7 +403,7 @@ class BaseSynthesizer(BaseEstimator):
             done = 0
             while done < total:
                 size = min(chunk, total - done)
-                with torch.no_grad():
+                with torch.no_grad(), torch_threads(threads):
                     rows = self._generate(size, generator).cpu().numpy()
                 yield self.transformer_.inverse_transform(rows)
                 done += size
@@ -459,7 +472,9 @@ class BaseSynthesizer(BaseEstimator):
         )
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str = "auto") -> BaseSynthesizer:
+    def load(
+        cls, path: str | Path, *, device: str = "auto", n_threads: int | str = "auto"
+    ) -> BaseSynthesizer:
         """Read a model written by :meth:`save`; no code in the file is ever run.
 
         Parameters
@@ -468,6 +483,9 @@ class BaseSynthesizer(BaseEstimator):
             The model file.
         device : str, default='auto'
             Where to put the networks ('auto' uses CUDA when present).
+        n_threads : int or 'auto', default='auto'
+            CPU threads for sampling on this machine (the file's own setting is not kept:
+            it was chosen for the machine that fitted it).
         """
         contents = read_model_file(path)
         if contents.class_name not in _REGISTRY and contents.class_name in _MODULES:
@@ -484,7 +502,7 @@ class BaseSynthesizer(BaseEstimator):
         )
         # a file written before a parameter existed was fitted as that parameter's "off" value
         params = {**target._params_of_older_files(transformer), **contents.params}
-        params["device"] = device
+        params["device"], params["n_threads"] = device, n_threads
         model = target(**params)
         model.device_ = resolve_device(device)
         model.transformer_ = transformer

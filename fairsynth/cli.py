@@ -130,6 +130,9 @@ def fit(
     time_budget: float | None = typer.Option(None, help="Stop training after this many seconds."),
     seed: int | None = typer.Option(None, help="Random seed for a reproducible fit."),
     device: str | None = typer.Option(None, help="auto, cpu, cuda or cuda:N [auto]."),
+    threads: int | None = typer.Option(
+        None, "--threads", help="CPU threads for torch [auto: sized to the networks]."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     checkpoint_dir: Path | None = typer.Option(
         None, help="Folder for checkpoints; rerunning the same fit resumes from it."
@@ -152,7 +155,7 @@ def fit(
     table = read_table(data)
     params = _given(
         discrete_columns=_split_names(discrete), epochs=epochs, time_budget=time_budget,
-        random_state=seed, device=device,
+        random_state=seed, device=device, n_threads=threads,
     )  # fmt: skip
     params.update(fair)
     if checkpoint_every is not None and checkpoint_dir is None:
@@ -185,6 +188,9 @@ def sample(
         20_000, help="Rows generated and written at a time (memory grows with it)."
     ),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+    threads: int | None = typer.Option(
+        None, "--threads", help="CPU threads for torch [auto: sized to the networks]."
+    ),
     fairness: float | None = typer.Option(
         None, "--fairness", "-f", help="Fair models: the knob λ (0 keeps the data's rates) [0]."
     ),
@@ -202,7 +208,8 @@ def sample(
     from fairsynth.streaming import write_chunks
 
     check_output_path(output, inputs=(model_file,))
-    synthesizer = BaseSynthesizer.load(model_file, device=device)
+    n_threads = "auto" if threads is None else threads
+    synthesizer = BaseSynthesizer.load(model_file, device=device, n_threads=n_threads)
     knob = _given(fairness=fairness, by=_split_names(by), balanced_groups=balanced_groups or None)
     if knob and not isinstance(synthesizer, FairPTGANSynthesizer):
         name = type(synthesizer).__name__
