@@ -3,6 +3,8 @@
 A synthesizer subclasses :class:`BaseSynthesizer` and supplies four small steps:
 ``_check_params``, ``_build`` (networks and optimisers for a transformed width),
 ``_train_step`` (one optimisation step, returning its losses) and ``_generate`` (transformed rows).
+A conditional model also supplies ``_fit_conditions`` (learn its conditioning object from the
+transformed matrix) and ``_plan_sample`` (the explicit plan a sample's chunks follow).
 The fit loop, time budget, callbacks, seeding, sampling in chunks and save/load live here once.
 """
 
@@ -134,9 +136,27 @@ class BaseSynthesizer(BaseEstimator):
         """
         raise NotImplementedError
 
-    def _generate(self, n_rows: int, generator: torch.Generator) -> torch.Tensor:
-        """Return ``n_rows`` transformed rows (eval mode, no grad is arranged by the caller)."""
+    def _generate(self, n_rows: int, generator: torch.Generator, plan: Any) -> torch.Tensor:
+        """Return ``n_rows`` transformed rows (eval mode, no grad is arranged by the caller).
+
+        ``plan`` is what :meth:`_plan_sample` returned for this sample (None by default).
+        """
         raise NotImplementedError
+
+    def _fit_conditions(self, data: torch.Tensor) -> None:
+        """Learn what conditioning needs from the transformed training ``data`` (a hook)."""
+
+    def _plan_sample(self, n_samples: int, random_state: Any, **options: Any) -> tuple[Any, Any]:
+        """The plan of a sample of ``n_samples`` rows, and the random state of its networks.
+
+        The plan travels explicitly to every :meth:`_generate` call of the sample; a model
+        without conditions has none and takes no options.
+        """
+        if options:
+            raise ParameterError(
+                f"{type(self).__name__}.sample takes no {format_choices(sorted(options))}."
+            )
+        return None, random_state
 
     def _networks(self) -> dict[str, nn.Module]:
         """The fitted networks by attribute name; one a configuration does not use is absent."""
@@ -189,6 +209,7 @@ class BaseSynthesizer(BaseEstimator):
             self.transformer_ = self._make_transformer(seed).fit(data)
             matrix = self.transformer_.transform(data, random_state=seed)
             tensor = torch.as_tensor(matrix, dtype=torch.float32, device=self.device_)
+            self._fit_conditions(tensor)
             self._build(tensor)
             self.n_threads_ = resolve_threads(self.n_threads, self._work(self.batch_size))
             with torch_threads(self.n_threads_):
@@ -380,19 +401,29 @@ class BaseSynthesizer(BaseEstimator):
             )
 
     def iter_samples(
-        self, n_samples: int, *, chunk_size: int | None = None, random_state: Any = None
+        self,
+        n_samples: int,
+        *,
+        chunk_size: int | None = None,
+        random_state: Any = None,
+        **options: Any,
     ) -> Iterator[pd.DataFrame]:
         """Yield ``n_samples`` synthetic rows in chunks of at most ``chunk_size`` rows.
 
         Memory stays bounded by the chunk size, so any number of rows can be streamed to disk.
         A chunk also holds at most 2**24 cells of the transformed matrix, so a table with
-        thousands of categories gets chunks of fewer rows.
+        thousands of categories gets chunks of fewer rows. ``options`` are those of the
+        model's :meth:`sample` (the fairness knob of a fair model); they are checked here,
+        before the first chunk.
         """
         self._check_fitted()
         total = check_n_samples(n_samples)
         chunk = check_n_samples(chunk_size or self.sample_batch_size)
         chunk = min(chunk, max(1, _MAX_CHUNK_CELLS // max(1, self.transformer_.output_dim_)))
-        seed = draw_seed(random_state)
+        plan, net_state = self._plan_sample(total, random_state, **options)
+        return self._chunks(total, chunk, plan, draw_seed(net_state))
+
+    def _chunks(self, total: int, chunk: int, plan: Any, seed: int) -> Iterator[pd.DataFrame]:
         generator = torch.Generator(device=self.device_).manual_seed(seed)
         threads = resolve_threads(self.n_threads, self._work(chunk))
         networks = list(self._networks().values())
@@ -404,14 +435,14 @@ class BaseSynthesizer(BaseEstimator):
             while done < total:
                 size = min(chunk, total - done)
                 with torch.no_grad(), torch_threads(threads):
-                    rows = self._generate(size, generator).cpu().numpy()
+                    rows = self._generate(size, generator, plan).cpu().numpy()
                 yield self.transformer_.inverse_transform(rows)
                 done += size
         finally:
             for net, mode in zip(networks, modes, strict=True):
                 net.train(mode)
 
-    def sample(self, n_samples: int, *, random_state: Any = None) -> pd.DataFrame:
+    def sample(self, n_samples: int, *, random_state: Any = None, **options: Any) -> pd.DataFrame:
         """Draw synthetic rows.
 
         Parameters
@@ -433,7 +464,7 @@ class BaseSynthesizer(BaseEstimator):
             available (estimated from the first chunk): stream them with :meth:`iter_samples`.
         """
         chunks: list[pd.DataFrame] = []
-        for chunk in self.iter_samples(n_samples, random_state=random_state):
+        for chunk in self.iter_samples(n_samples, random_state=random_state, **options):
             if not chunks:
                 _check_sample_memory(int(n_samples), chunk)
             chunks.append(chunk)
@@ -448,6 +479,11 @@ class BaseSynthesizer(BaseEstimator):
             "n_features_in_": int(self.n_features_in_),
             "feature_names_in_": [str(c) for c in self.feature_names_in_],
         }
+
+    def _set_fitted_state(self, fitted: dict[str, Any]) -> None:
+        """Set the fitted attributes of a model file (the inverse of :meth:`_fitted_state`)."""
+        for key, value in fitted.items():
+            setattr(self, key, value)
 
     def save(self, path: str | Path) -> Path:
         """Write the fitted model to ``path`` (a zip of JSON and safetensors, no pickle)."""
@@ -506,8 +542,7 @@ class BaseSynthesizer(BaseEstimator):
         model = target(**params)
         model.device_ = resolve_device(device)
         model.transformer_ = transformer
-        for key, value in contents.fitted.items():
-            setattr(model, key, value)
+        model._set_fitted_state(contents.fitted)
         try:
             model.feature_names_in_ = np.asarray(model.feature_names_in_, dtype=object)
             width = model.transformer_.output_dim_

@@ -22,7 +22,7 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -32,17 +32,16 @@ from sklearn.utils import check_random_state
 from torch import Tensor
 
 from fairsynth._schema import resolve_discrete
-from fairsynth.base import check_n_samples
+from fairsynth.conditioning import CellPlan, Conditioner
 from fairsynth.exceptions import DataError, ParameterError, format_choices
-from fairsynth.knob import CellStream, allocate, outcome_distribution
+from fairsynth.knob import allocate, outcome_distribution
 from fairsynth.synthesizer import PTGANSynthesizer
-from fairsynth.tempering import interpolate, temperature
+from fairsynth.tempering import temperature
 from fairsynth.transform import TableTransformer
 
 __all__ = ["FairPTGANSynthesizer", "FairnessWarning"]
 
 _SMALL_CELLS = ("warn", "error")
-_MULTINOMIAL_LIMIT = 2**24  # torch.multinomial's most categories
 
 
 class FairnessWarning(UserWarning):
@@ -115,6 +114,9 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         The observed groups (one value per sensitive column), in the order of ``cell_counts_``.
     cell_counts_ : list of list of int
         Real rows per group and target category (in ``transformer_.categories(target)`` order).
+    conditioner_ : Conditioner
+        The cells, the training draws and the condition codes
+        (:class:`~fairsynth.conditioning.Conditioner`).
     positive_index_ : int
         Position of the positive label among the target's categories.
     Also those of PTGANSynthesizer (``transformer_``, ``generator_``, ``history_``, ...).
@@ -131,11 +133,6 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
     >>> rows.groupby("s")["y"].mean().round(2).tolist()
     [0.4, 0.4]
     """
-
-    _cell_stream: CellStream | None = None
-    _learning = False
-    _row_weight: Tensor | None = None  # training draw weight of each real row
-    _cell_weight: Tensor | None = None  # the same summed per cell, for tables over 2**24 rows
 
     def __init__(
         self,
@@ -240,11 +237,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         else:
             given = list(self.discrete_columns)
             self._discrete = given + [c for c in frame.columns if c in fair and c not in given]
-        self._learning = True  # _build learns the cells from the data (not when loading)
-        try:
-            super().fit(frame)
-        finally:
-            self._learning = False
+        super().fit(frame)
         return self
 
     def _transformer_discrete(self) -> list[str]:
@@ -254,7 +247,8 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
     def _params_of_older_files(cls, transformer: TableTransformer) -> dict[str, Any]:
         return {**super()._params_of_older_files(transformer), "outcome_balance": 0.0}
 
-    def _build(self, data: Tensor) -> None:
+    def _blocks(self) -> list[tuple[int, int]]:
+        """The output span of each sensitive column's categories, then the target's."""
         blocks = []
         for column in [*self._sensitive, str(self.target)]:
             spans = self.transformer_.column_spans(column)
@@ -264,54 +258,34 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
                     "or constant column?); it cannot define groups or outcomes."
                 )
             blocks.append((spans[0].start, spans[0].width))
-        self._blocks = blocks
-        index = [i for start, width in blocks for i in range(start, start + width)]
-        self._cond_index = torch.tensor(index, dtype=torch.long, device=self.device_)
-        self._codes: Tensor | None = None
-        if self._learning:
-            self._learn_cells(data)
-        super()._build(data)
+        return blocks
 
-    def _condition_width(self) -> int:
-        return len(self._cond_index)
-
-    def _learn_cells(self, data: Tensor) -> None:
-        """Count the cells and index the rows by cell, for pairs drawn within a cell."""
-        codes = torch.stack(
-            [data[:, start : start + width].argmax(dim=1) for start, width in self._blocks], dim=1
+    def _fit_conditions(self, data: Tensor) -> None:
+        """Learn the cells, index the rows by cell, and report cells with few rows."""
+        self.conditioner_ = Conditioner(self._blocks(), self.device_).fit(
+            data, outcome_balance=float(self.outcome_balance)
         )
-        groups, group = torch.unique(codes[:, :-1], dim=0, return_inverse=True)
-        n_categories = self._blocks[-1][1]
-        cell = group * n_categories + codes[:, -1]
-        sizes = torch.bincount(cell, minlength=len(groups) * n_categories)
-        self.group_index_ = groups.tolist()
-        self.cell_counts_ = sizes.reshape(len(groups), n_categories).tolist()
+        self._show_cells()
         labels = self.transformer_.categories(str(self.target))
         self.positive_index_ = next(
             i for i, v in enumerate(labels) if _same(v, self.positive_label)
         )
-        self._pair_cell, self._pair_size = cell, sizes
-        self._pair_order = torch.argsort(cell, stable=True)
-        self._pair_start = torch.cumsum(sizes, 0) - sizes
-        self._row_weight = self._training_weights(sizes.reshape(len(groups), n_categories), cell)
-        self._cell_weight = None
-        self._conditions = data[:, self._cond_index]
         self._report_small_cells()
 
-    def _training_weights(self, sizes: Tensor, cell: Tensor) -> Tensor | None:
-        """Per-row draw weights for ``outcome_balance`` (None: draw rows uniformly)."""
-        balance = float(self.outcome_balance)
-        if balance == 0.0:
-            return None
-        counts = sizes.double()
-        group_size = counts.sum(dim=1, keepdim=True)
-        observed = (counts > 0).double()
-        # outcome shares within each group, moved towards equal shares of the observed outcomes
-        share = (1 - balance) * counts / group_size + balance * observed / observed.sum(
-            dim=1, keepdim=True
-        )
-        per_row = torch.where(counts > 0, share * group_size / counts.clamp(min=1), 0.0)
-        return per_row.flatten()[cell].float()
+    def _set_fitted_state(self, fitted: dict[str, Any]) -> None:
+        fitted = dict(fitted)
+        cells = fitted.pop("group_index_"), fitted.pop("cell_counts_")
+        super()._set_fitted_state(fitted)
+        self.conditioner_ = Conditioner(self._blocks(), self.device_).restore(*cells)
+        self._show_cells()
+
+    def _show_cells(self) -> None:
+        # the conditioner's cells under the names of the fitted attributes (the same lists)
+        self.group_index_ = self.conditioner_.group_index
+        self.cell_counts_ = self.conditioner_.counts
+
+    def _condition_width(self) -> int:
+        return self.conditioner_.width
 
     def _report_small_cells(self) -> None:
         labels = self.transformer_.categories(str(self.target))
@@ -338,41 +312,19 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         )
 
     # ------------------------------------------------------------------ training hooks
-    def _draw_rows(self, n_rows: int, size: int) -> Tensor:
-        """Real rows for tempered pairs: uniformly, or by ``outcome_balance``'s weights."""
-        g, device = self._torch_generator, self.device_
-        if self._row_weight is None:
-            return torch.randint(n_rows, (size,), generator=g, device=device)
-        if len(self._row_weight) <= _MULTINOMIAL_LIMIT:
-            return torch.multinomial(self._row_weight, size, replacement=True, generator=g)
-        # torch.multinomial takes at most 2**24 categories: draw a cell, then a row within it
-        if self._cell_weight is None:
-            cells = torch.zeros(len(self._pair_size), dtype=torch.float64, device=device)
-            self._cell_weight = cells.index_add_(0, self._pair_cell, self._row_weight.double())
-        cell = torch.multinomial(self._cell_weight.float(), size, replacement=True, generator=g)
-        return self._row_in(cell)
-
-    def _row_in(self, cell: Tensor) -> Tensor:
-        """A uniformly drawn real row of each cell of ``cell``."""
-        g, device = self._torch_generator, self.device_
-        within = (torch.rand(len(cell), generator=g, device=device) * self._pair_size[cell]).long()
-        within = torch.minimum(within, self._pair_size[cell] - 1)
-        return self._pair_order[self._pair_start[cell] + within]
-
     def _draw_pairs(self, n_rows: int, size: int) -> tuple[Tensor, Tensor]:
-        first = self._draw_rows(n_rows, size)
-        if self.cross_group_pairs:
-            return first, self._draw_rows(n_rows, size)
-        return first, self._row_in(self._pair_cell[first])
+        across = bool(self.cross_group_pairs)
+        return self.conditioner_.draw_pairs(size, across, self._torch_generator)
 
     def _run_generator(self, noise: Tensor, weight: Tensor, real: Tensor | None) -> Tensor:
+        conditioner = self.conditioner_
         if real is not None:
-            condition = real[:, self._cond_index]
+            condition = conditioner.condition_of(real)
         else:  # generator step: conditions of real pairs, mixed like the rows
-            first, second = self._draw_pairs(len(self._conditions), len(weight))
-            condition = interpolate(self._conditions[first], self._conditions[second], weight)
+            across = bool(self.cross_group_pairs)
+            condition = conditioner.mixed_conditions(weight, across, self._torch_generator)
         rows = self.generator_(torch.cat([noise, condition], 1), temperature(weight)[:, None])
-        return rows.index_copy(1, self._cond_index, condition)
+        return conditioner.paste(rows, condition)
 
     # ---------------------------------------------------------------------------- sample
     @property
@@ -404,8 +356,11 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         self._check_fitted()
         if isinstance(fairness, bool) or not isinstance(fairness, (int, float, np.number)):
             raise ParameterError(f"fairness must be a number, got {fairness!r}.")
-        if not math.isfinite(fairness):
-            raise ParameterError(f"fairness must be finite, got {fairness!r}.")
+        if not math.isfinite(fairness) or fairness < 0:
+            raise ParameterError(
+                f"fairness must be a finite number ≥ 0 (0 keeps the data's rates, 1 equalises "
+                f"them in the data, about 2 gave downstream parity on Adult); got {fairness!r}."
+            )
         names, by_group = self._by_groups(by)
         counts = np.asarray(self.cell_counts_, dtype=float)
         probs, asked = outcome_distribution(counts, self.positive_index_, by_group, fairness)
@@ -451,44 +406,22 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         table["rate"] = joint[:, self.positive_index_] / share
         return table
 
-    def iter_samples(
+    def _plan_sample(  # type: ignore[override]  # the base's **options, named
         self,
         n_samples: int,
+        random_state: Any,
         *,
-        chunk_size: int | None = None,
-        random_state: Any = None,
         fairness: float = 0.0,
         by: str | Sequence[str] | None = None,
         balanced_groups: bool = False,
-    ) -> Iterator[pd.DataFrame]:
-        """Yield ``n_samples`` rows in chunks; the cells' totals are exact over the whole run.
-
-        Parameters as in :meth:`sample`, plus ``chunk_size`` (rows per chunk).
-        """
-        total = check_n_samples(n_samples)
+    ) -> tuple[CellPlan, int]:
+        """The cells of the sample's rows (exact totals over all its chunks), and a net seed."""
         joint = self._cell_probabilities(fairness, by, balanced_groups)
         rng = check_random_state(random_state)
         cell_seed, net_seed = (int(v) for v in rng.randint(np.iinfo(np.int32).max, size=2))
-        stream = CellStream(allocate(total, joint), np.random.default_rng(cell_seed))
-        inner = super().iter_samples(total, chunk_size=chunk_size, random_state=net_seed)
-        return self._with_stream(inner, stream)
+        return CellPlan(allocate(n_samples, joint), np.random.default_rng(cell_seed)), net_seed
 
-    def _with_stream(
-        self, inner: Iterator[pd.DataFrame], stream: CellStream
-    ) -> Iterator[pd.DataFrame]:
-        # The stream is attached only while the base loop generates a chunk, so two sample
-        # iterators of one model may be interleaved.
-        while True:
-            self._cell_stream = stream
-            try:
-                chunk = next(inner)
-            except StopIteration:
-                return
-            finally:
-                self._cell_stream = None
-            yield chunk
-
-    def sample(
+    def sample(  # type: ignore[override]  # the base's **options, named and documented
         self,
         n_samples: int,
         *,
@@ -506,7 +439,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         fairness : float, default=0.0
             λ: each group's positive rate becomes ``p_s + λ (p - p_s)``, clipped to [0, 1]
             (a :class:`FairnessWarning` says so). 0 keeps the data's rates, 1 equalises them,
-            above 1 reverses the gap; negative values widen it.
+            above 1 reverses the gap. Negative values are refused.
         by : str or list of str, optional
             The sensitive column(s) whose groups the knob equalises (default all: their
             intersection). With ``by='sex'`` each (sex, race) group is shifted by its sex's
@@ -521,42 +454,21 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         DataFrame
             The training table's columns and dtypes; every cell's row count is its exact share.
         """
-        chunks = list(
-            self.iter_samples(
-                n_samples,
-                random_state=random_state,
-                fairness=fairness,
-                by=by,
-                balanced_groups=balanced_groups,
-            )
+        return super().sample(
+            n_samples,
+            random_state=random_state,
+            fairness=fairness,
+            by=by,
+            balanced_groups=balanced_groups,
         )
-        return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
-    def _cell_codes(self) -> Tensor:
-        if self._codes is None:
-            n_groups, n_categories = len(self.group_index_), self._blocks[-1][1]
-            offsets = np.cumsum([0] + [width for _, width in self._blocks])
-            codes = np.zeros((n_groups * n_categories, int(offsets[-1])), dtype=np.float32)
-            for g, index in enumerate(self.group_index_):
-                rows = slice(g * n_categories, (g + 1) * n_categories)
-                for j, i in enumerate(index):
-                    codes[rows, offsets[j] + i] = 1.0
-                codes[rows, offsets[-2] : offsets[-1]] = np.eye(n_categories, dtype=np.float32)
-            self._codes = torch.as_tensor(codes, device=self.device_)
-        return self._codes
-
-    def _generate(self, n_rows: int, generator: torch.Generator) -> Tensor:
-        stream = self._cell_stream
-        if stream is None:  # called outside iter_samples: the data's own cell shares
-            seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=self.device_))
-            joint = self._cell_probabilities(0.0, None, False)
-            stream = CellStream(allocate(n_rows, joint), np.random.default_rng(seed))
-        cells = torch.as_tensor(stream.take(n_rows), device=self.device_)
-        condition = self._cell_codes()[cells]
+    def _generate(self, n_rows: int, generator: torch.Generator, plan: CellPlan) -> Tensor:
+        conditioner = self.conditioner_
+        condition = conditioner.codes(torch.as_tensor(plan.take(n_rows), device=self.device_))
         noise = torch.randn((n_rows, self.noise_dim), generator=generator, device=self.device_)
         zeros = torch.zeros((n_rows, 1), device=self.device_)
         rows = self._sampler()(torch.cat([noise, condition], 1), zeros)
-        return rows.index_copy(1, self._cond_index, condition)
+        return conditioner.paste(rows, condition)
 
     # ------------------------------------------------------------------------ model files
     def _fitted_state(self) -> dict[str, Any]:

@@ -274,7 +274,7 @@ class GANTKSynthesizer(BaseSynthesizer):
         fake_real_prob = torch.sigmoid(scores[n_real:].detach()).mean()
         return {"generator_loss": loss.detach(), "fake_real_prob": fake_real_prob}
 
-    def _generate(self, n_rows: int, generator: torch.Generator) -> Tensor:
+    def _generate(self, n_rows: int, generator: torch.Generator, plan: Any) -> Tensor:
         return self._fake(n_rows, generator)
 
 

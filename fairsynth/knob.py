@@ -2,16 +2,16 @@
 
 Pure numpy, no model: :func:`outcome_distribution` moves each group's rate of the positive
 outcome to ``p_s + λ (p - p_s)``, :func:`allocate` turns probabilities into exact row counts,
-and :class:`CellStream` hands those counts out chunk by chunk so that a streamed sample keeps
-the totals exactly. :class:`~fairsynth.fair.FairPTGANSynthesizer` generates each row for its
-cell.
+which :class:`~fairsynth.conditioning.CellPlan` hands out chunk by chunk so that a streamed
+sample keeps the totals exactly. :class:`~fairsynth.fair.FairPTGANSynthesizer` generates each row
+for its cell.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CellStream", "allocate", "outcome_distribution"]
+__all__ = ["allocate", "outcome_distribution"]
 
 
 def outcome_distribution(
@@ -67,19 +67,3 @@ def allocate(n_rows: int, probs: np.ndarray) -> np.ndarray:
     order = np.argsort(-(raw - counts), kind="stable")
     counts[order[: n_rows - int(counts.sum())]] += 1
     return counts
-
-
-class CellStream:
-    """Hands out the cells of a sample chunk by chunk, without replacement (exact totals)."""
-
-    def __init__(self, counts: np.ndarray, rng: np.random.Generator) -> None:
-        self.remaining = counts.copy()
-        self.rng = rng
-
-    def take(self, size: int) -> np.ndarray:
-        if size >= self.remaining.sum():
-            chosen = self.remaining.copy()
-        else:
-            chosen = self.rng.multivariate_hypergeometric(self.remaining, size)
-        self.remaining -= chosen
-        return self.rng.permutation(np.repeat(np.arange(len(chosen)), chosen))

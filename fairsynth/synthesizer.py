@@ -372,7 +372,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         """The generator that ``sample`` runs: the averaged one when there is one."""
         return self.generator_ if self.generator_ema_ is None else self.generator_ema_
 
-    def _generate(self, n_rows: int, generator: torch.Generator) -> Tensor:
+    def _generate(self, n_rows: int, generator: torch.Generator, plan: Any) -> Tensor:
         noise = torch.randn((n_rows, self.noise_dim), generator=generator, device=self.device_)
         return self._sampler()(noise, torch.zeros((n_rows, 1), device=self.device_))
 

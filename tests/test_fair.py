@@ -191,11 +191,13 @@ def test_same_seed_same_model_and_global_rng_untouched(table: pd.DataFrame) -> N
 def test_pairs_across_cells_by_default_or_within_one(
     model: FairPTGANSynthesizer, table: pd.DataFrame
 ) -> None:
+    cell = model.conditioner_.cell_of_row
     first, second = model._draw_pairs(len(table), 2000)
-    assert (model._pair_cell[first] != model._pair_cell[second]).float().mean() > 0.5
+    assert (cell[first] != cell[second]).float().mean() > 0.5
     within = clone(model).set_params(cross_group_pairs=False, epochs=1).fit(table)
     first, second = within._draw_pairs(len(table), 2000)
-    assert torch.equal(within._pair_cell[first], within._pair_cell[second])
+    cell = within.conditioner_.cell_of_row
+    assert torch.equal(cell[first], cell[second])
 
 
 @pytest.mark.parametrize(("cross", "huge"), [(True, False), (False, False), (True, True)])
@@ -207,7 +209,7 @@ def test_outcome_balance_moves_training_draws_towards_equal_outcomes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if huge:  # as for a table over torch.multinomial's 2**24 categories: cell, then row
-        monkeypatch.setattr("fairsynth.fair._MULTINOMIAL_LIMIT", 10)
+        monkeypatch.setattr("fairsynth.conditioning._MULTINOMIAL_LIMIT", 10)
     balanced = clone(model).set_params(outcome_balance=0.5, cross_group_pairs=cross, epochs=1)
     balanced.fit(table)
     first, second = balanced._draw_pairs(len(table), 40_000)
@@ -220,7 +222,8 @@ def test_outcome_balance_moves_training_draws_towards_equal_outcomes(
     expected_rate = 0.5 * rates(table, ["sex", "grp"]) + 0.25
     assert np.abs(rates(drawn, ["sex", "grp"]) - expected_rate).max() < 0.02
     if not cross:
-        assert torch.equal(balanced._pair_cell[first], balanced._pair_cell[second])
+        cell = balanced.conditioner_.cell_of_row
+        assert torch.equal(cell[first], cell[second])
     # the sample's cells are still the knob's, whatever the training draws
     rows = balanced.sample(len(table), random_state=0)
     pd.testing.assert_series_equal(rates(rows, ["sex", "grp"]), rates(table, ["sex", "grp"]))
@@ -315,6 +318,29 @@ def test_bad_sample_arguments(model: FairPTGANSynthesizer) -> None:
         model.sample(10, fairness=float("nan"))
     with pytest.raises(ParameterError, match="Valid: 'sex', 'grp'"):
         model.sample(10, by="race")
+    # a negative λ would widen the gap (issue 19): refused, on every path to the rows
+    with pytest.raises(ParameterError, match=r"fairness must be a finite number ≥ 0.*got -1"):
+        model.sample(10, fairness=-1)
+    with pytest.raises(ParameterError, match=r"got -0\.5"):
+        model.iter_samples(10, fairness=-0.5)  # checked before the first chunk
+    with pytest.raises(TypeError, match="fairnes"):
+        model.sample(10, fairnes=1.0)  # type: ignore[call-arg]  # a typo is not swallowed
+
+
+def test_fair_sample_has_the_memory_guard(model: FairPTGANSynthesizer) -> None:
+    with pytest.raises(ParameterError, match=r"n_samples=1,000,000,000,000 would need about"):
+        model.sample(10**12, fairness=1.0)
+
+
+def test_ptgan_sample_refuses_the_knob() -> None:
+    from conftest import TINY_PARAMS
+
+    from fairsynth import PTGANSynthesizer
+
+    data = pd.DataFrame({"x": np.arange(200.0), "c": ["a", "b"] * 100})
+    model = PTGANSynthesizer(**{**TINY_PARAMS, "epochs": 1}).fit(data)  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="takes no 'fairness'"):
+        model.sample(10, fairness=1.0)
 
 
 def test_small_cells_warn_or_refuse_naming_the_cell(table: pd.DataFrame) -> None:
@@ -336,3 +362,14 @@ def test_impossible_rates_are_clipped_with_a_warning(model: FairPTGANSynthesizer
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.sample(50, fairness=2.0, random_state=0)  # in range: no warning
+
+
+def test_cell_plan_hands_out_exact_totals_beyond_numpys_exact_draw() -> None:
+    from fairsynth.conditioning import CellPlan
+
+    counts = np.array([3 * 10**9, 5, 2 * 10**9, 0])
+    plan = CellPlan(counts, np.random.default_rng(0))
+    taken = np.bincount(plan.take(50_000), minlength=4)
+    assert taken.sum() == 50_000 and taken[3] == 0 and abs(taken[0] / 50_000 - 0.6) < 0.01
+    small = CellPlan(np.array([2, 1, 0]), np.random.default_rng(0))
+    assert sorted(np.concatenate([small.take(2), small.take(5)]).tolist()) == [0, 0, 1]

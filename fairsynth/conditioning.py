@@ -1,0 +1,211 @@
+"""The conditioning object: cells of some category blocks of the transformed matrix.
+
+A :class:`Conditioner` is fitted once on the transformed training matrix and the output spans of
+its conditioning columns (one one-hot block each; the last block is the outcome). It owns what
+conditioning needs, in one place:
+
+- the cells (each observed combination of the groups, times the outcome's categories), their
+  real row counts and the index of the rows by cell;
+- the training draws: real rows uniformly or by per-row weights (``outcome_balance``), the second
+  row of a tempered pair (any row, or one of the same cell), and the conditions of generated
+  rows, mixed like the rows they imitate;
+- the condition codes of a cell, and pasting a condition into generated rows, so that a row
+  generated for a cell carries exactly that cell's values;
+- the plan of a sample, :class:`CellPlan`: how many rows each cell gets, handed out chunk by
+  chunk so that a streamed sample keeps the totals exactly. It travels explicitly from
+  ``iter_samples`` to ``_generate``; the model keeps no sampling state.
+
+Its model-file state is the groups and the cell counts (``group_index``, ``counts``): the rows
+by cell are training state only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from fairsynth.tempering import interpolate
+
+__all__ = ["CellPlan", "Conditioner"]
+
+_MULTINOMIAL_LIMIT = 2**24  # torch.multinomial's most categories
+_HYPERGEOMETRIC_LIMIT = 10**9  # numpy's multivariate_hypergeometric's most rows
+
+
+class CellPlan:
+    """The cells of a sample's rows, handed out chunk by chunk without replacement.
+
+    Parameters
+    ----------
+    counts : array of int, shape (n_cells,)
+        Rows each cell gets over the whole sample (e.g. from :func:`fairsynth.knob.allocate`).
+    rng : numpy Generator
+        Draws which of the remaining rows a chunk takes, and their order.
+    """
+
+    def __init__(self, counts: np.ndarray, rng: np.random.Generator) -> None:
+        self.remaining = np.asarray(counts, dtype=np.int64).copy()
+        self.rng = rng
+
+    def take(self, size: int) -> np.ndarray:
+        """The cells of the next ``size`` rows (a hypergeometric share of what remains)."""
+        total = int(self.remaining.sum())
+        if size >= total:
+            chosen = self.remaining.copy()
+        elif total < _HYPERGEOMETRIC_LIMIT:
+            chosen = self.rng.multivariate_hypergeometric(self.remaining, size)
+        else:  # numpy's exact draw stops there; a chunk is then a tiny share: multinomial
+            chosen = np.zeros_like(self.remaining)
+            while (short := size - int(chosen.sum())) > 0:  # a cell overdrawn: draw again
+                spare = self.remaining - chosen
+                chosen += np.minimum(self.rng.multinomial(short, spare / spare.sum()), spare)
+        self.remaining -= chosen
+        return self.rng.permutation(np.repeat(np.arange(len(chosen)), chosen))
+
+
+class Conditioner:
+    """Cells of one-hot blocks of a transformed matrix: counts, rows by cell, draws and codes.
+
+    Parameters
+    ----------
+    blocks : sequence of (start, width)
+        The output span of each conditioning column's one-hot block; the last is the outcome,
+        the others define the groups.
+    device : torch.device
+        Where the index and the codes live.
+
+    Attributes
+    ----------
+    group_index : list of list of int
+        Each observed group: the category index of each group block.
+    counts : list of list of int
+        Real rows per group and outcome category, shape (n_groups, n_categories).
+    """
+
+    def __init__(self, blocks: Sequence[tuple[int, int]], device: torch.device) -> None:
+        self.blocks = [(int(start), int(width)) for start, width in blocks]
+        self.device = device
+        index = [i for start, width in self.blocks for i in range(start, start + width)]
+        self.index = torch.tensor(index, dtype=torch.long, device=device)
+        self.group_index: list[list[int]] = []
+        self.counts: list[list[int]] = []
+        self._codes: Tensor | None = None
+        self._row_weight: Tensor | None = None
+        self._cell_weight: Tensor | None = None
+
+    @property
+    def width(self) -> int:
+        """Width of a condition: the conditioning blocks' outputs."""
+        return len(self.index)
+
+    @property
+    def n_categories(self) -> int:
+        """Categories of the outcome (the last block)."""
+        return self.blocks[-1][1]
+
+    # ---------------------------------------------------------------------------- fitting
+    def fit(self, data: Tensor, *, outcome_balance: float = 0.0) -> Conditioner:
+        """Learn the cells of ``data`` and index its rows by cell, for the training draws.
+
+        ``outcome_balance`` in [0, 1] moves each group's outcome mix in the training draws
+        towards equal shares, keeping the group's size:
+        ``P_train(y | s) = (1 - b) P(y | s) + b / K`` over its ``K`` observed outcomes.
+        """
+        codes = torch.stack(
+            [data[:, start : start + width].argmax(dim=1) for start, width in self.blocks], dim=1
+        )
+        groups, group = torch.unique(codes[:, :-1], dim=0, return_inverse=True)
+        cell = group * self.n_categories + codes[:, -1]
+        sizes = torch.bincount(cell, minlength=len(groups) * self.n_categories)
+        self.group_index = groups.tolist()
+        self.counts = sizes.reshape(len(groups), self.n_categories).tolist()
+        self.cell_of_row, self._size = cell, sizes
+        self._order = torch.argsort(cell, stable=True)
+        self._start = torch.cumsum(sizes, 0) - sizes
+        self._row_weight = _balance_weights(
+            sizes.reshape(len(groups), self.n_categories), cell, float(outcome_balance)
+        )
+        self._cell_weight = None
+        self._conditions = data[:, self.index]
+        self._codes = None
+        return self
+
+    def restore(self, group_index: list[list[int]], counts: list[list[int]]) -> Conditioner:
+        """Set the cells from a model file (enough to sample; training draws need :meth:`fit`)."""
+        self.group_index = [[int(i) for i in g] for g in group_index]
+        self.counts = [[int(n) for n in row] for row in counts]
+        self._codes = None
+        return self
+
+    # ----------------------------------------------------------------- training draws
+    def draw_rows(self, size: int, g: torch.Generator) -> Tensor:
+        """Real rows for tempered pairs: uniformly, or by the ``outcome_balance`` weights."""
+        if self._row_weight is None:
+            return torch.randint(len(self.cell_of_row), (size,), generator=g, device=self.device)
+        if len(self._row_weight) <= _MULTINOMIAL_LIMIT:
+            return torch.multinomial(self._row_weight, size, replacement=True, generator=g)
+        # torch.multinomial takes at most 2**24 categories: draw a cell, then a row within it
+        if self._cell_weight is None:
+            cells = torch.zeros(len(self._size), dtype=torch.float64, device=self.device)
+            self._cell_weight = cells.index_add_(0, self.cell_of_row, self._row_weight.double())
+        cell = torch.multinomial(self._cell_weight.float(), size, replacement=True, generator=g)
+        return self.row_in(cell, g)
+
+    def row_in(self, cell: Tensor, g: torch.Generator) -> Tensor:
+        """A uniformly drawn real row of each cell of ``cell``."""
+        within = (torch.rand(len(cell), generator=g, device=self.device) * self._size[cell]).long()
+        within = torch.minimum(within, self._size[cell] - 1)
+        return self._order[self._start[cell] + within]
+
+    def draw_pairs(self, size: int, across: bool, g: torch.Generator) -> tuple[Tensor, Tensor]:
+        """Indices of the two real rows of ``size`` tempered pairs, across cells or within one."""
+        first = self.draw_rows(size, g)
+        if across:
+            return first, self.draw_rows(size, g)
+        return first, self.row_in(self.cell_of_row[first], g)
+
+    def condition_of(self, rows: Tensor) -> Tensor:
+        """The condition that (tempered) real rows carry: their conditioning blocks."""
+        return rows[:, self.index]
+
+    def mixed_conditions(self, weight: Tensor, across: bool, g: torch.Generator) -> Tensor:
+        """Conditions for generated tempered rows: those of real pairs, mixed by ``weight``."""
+        first, second = self.draw_pairs(len(weight), across, g)
+        return interpolate(self._conditions[first], self._conditions[second], weight)
+
+    # ---------------------------------------------------------------------------- sampling
+    def codes(self, cells: Tensor) -> Tensor:
+        """The condition of each cell in ``cells`` (one-hot codes of its group and outcome)."""
+        if self._codes is None:
+            n_groups, n_categories = len(self.group_index), self.n_categories
+            offsets = np.cumsum([0] + [width for _, width in self.blocks])
+            codes = np.zeros((n_groups * n_categories, int(offsets[-1])), dtype=np.float32)
+            for group, index in enumerate(self.group_index):
+                rows = slice(group * n_categories, (group + 1) * n_categories)
+                for j, i in enumerate(index):
+                    codes[rows, offsets[j] + i] = 1.0
+                codes[rows, offsets[-2] : offsets[-1]] = np.eye(n_categories, dtype=np.float32)
+            self._codes = torch.as_tensor(codes, device=self.device)
+        return self._codes[cells]
+
+    def paste(self, rows: Tensor, condition: Tensor) -> Tensor:
+        """``rows`` with their conditioning blocks replaced by ``condition`` (exact cells)."""
+        return rows.index_copy(1, self.index, condition)
+
+
+def _balance_weights(sizes: Tensor, cell: Tensor, balance: float) -> Tensor | None:
+    """Per-row draw weights for ``outcome_balance`` (None: draw rows uniformly)."""
+    if balance == 0.0:
+        return None
+    counts = sizes.double()
+    group_size = counts.sum(dim=1, keepdim=True)
+    observed = (counts > 0).double()
+    # outcome shares within each group, moved towards equal shares of the observed outcomes
+    share = (1 - balance) * counts / group_size + balance * observed / observed.sum(
+        dim=1, keepdim=True
+    )
+    per_row = torch.where(counts > 0, share * group_size / counts.clamp(min=1), 0.0)
+    return per_row.flatten()[cell].float()
