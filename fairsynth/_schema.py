@@ -92,40 +92,57 @@ def make_rng(random_state: Any) -> np.random.Generator:
 
 def resolve_discrete(
     frame: pd.DataFrame, discrete_columns: Iterable[str] | None
-) -> tuple[set[str], bool]:
-    """Return the discrete columns and whether they were given (``False``: inferred)."""
+) -> tuple[set[str], set[str]]:
+    """Return the discrete columns and those of them the user listed.
+
+    ``discrete_columns`` adds to the inference (text, category and bool columns are
+    discrete): listing ``age`` does not switch it off for the other columns. One error lists
+    every column that cannot be modelled as it is.
+    """
     available = list(frame.columns)
-    if discrete_columns is None:
-        discrete = set()
-        for name in available:
-            dtype = frame[name].dtype
-            if is_discrete_dtype(dtype):
-                discrete.add(name)
-            elif not is_continuous_dtype(dtype):
-                raise DataError(
-                    f"Column {name!r} has dtype {dtype}, which cannot be modelled; supported: "
-                    "numbers, booleans, text, categories, datetimes, timedeltas."
-                )
-        return discrete, False
-    if isinstance(discrete_columns, str):
-        raise ParameterError(
-            f"discrete_columns must be a list of column names, got the string "
-            f"{discrete_columns!r}; write [{discrete_columns!r}]."
-        )
-    given = list(discrete_columns)
-    unknown = [c for c in given if c not in frame.columns]
-    if unknown:
-        raise DataError(
-            f"discrete_columns names {format_choices(unknown)}, not in the data. "
-            f"Available: {format_choices(available)}."
-        )
-    for name in available:
-        if name not in given and not is_continuous_dtype(frame[name].dtype):
-            raise DataError(
-                f"Column {name!r} (dtype {frame[name].dtype}) is not numeric and not in "
-                "discrete_columns; add it to discrete_columns."
+    given: list[str] = []
+    if discrete_columns is not None:
+        if isinstance(discrete_columns, str):
+            raise ParameterError(
+                f"discrete_columns must be a list of column names, got the string "
+                f"{discrete_columns!r}; write [{discrete_columns!r}]."
             )
-    return set(given), True
+        given = list(discrete_columns)
+        unknown = [c for c in given if c not in frame.columns]
+        if unknown:
+            raise DataError(
+                f"discrete_columns names {format_choices(unknown)}, not in the data. "
+                f"Available: {format_choices(available)}."
+            )
+    discrete, unsupported = set(given), []
+    for name in available:
+        dtype = frame[name].dtype
+        if is_discrete_dtype(dtype):
+            discrete.add(name)
+        elif name not in discrete and not is_continuous_dtype(dtype):
+            unsupported.append(f"{name!r} has dtype {dtype}")
+    if unsupported:
+        raise DataError(
+            f"{len(unsupported)} column(s) cannot be modelled: {'; '.join(unsupported)}. "
+            "Supported: numbers, booleans, text, categories, datetimes, timedeltas (list a "
+            "column in discrete_columns to model its values as categories)."
+        )
+    return discrete, set(given)
+
+
+def check_inferred_text(frame: pd.DataFrame, inferred: Iterable[str]) -> None:
+    """Refuse, in one error naming them all, inferred text columns that are mostly numbers."""
+    problems = [problem for name in inferred if (problem := _numeric_text(name, frame[name]))]
+    if len(problems) == 1:
+        raise DataError(
+            f"{problems[0]}. Read these values as missing, or list the column in "
+            "discrete_columns to model it as categories."
+        )
+    if problems:
+        raise DataError(
+            f"{len(problems)} columns need a decision: {'; '.join(problems)}. Read these values "
+            "as missing, or list the columns in discrete_columns to model them as categories."
+        )
 
 
 def is_discrete_dtype(dtype: Any) -> bool:
@@ -148,7 +165,6 @@ def fit_column(
     name: str,
     series: pd.Series,
     discrete: bool,
-    explicit: bool,
     rng: np.random.Generator,
     params: dict[str, Any],
 ) -> tuple[Column, str]:
@@ -170,30 +186,30 @@ def fit_column(
         if n_distinct == 1:
             return DiscreteColumn.fit(name, series), ""
         return ContinuousColumn.fit(name, series, rng, params), ""
-    if not explicit:
-        _check_numeric_text(name, series)
     id_like = not (ptypes.is_datetime64_any_dtype(dtype) or ptypes.is_timedelta64_dtype(dtype))
     if id_like and len(series) >= _ID_MIN_ROWS and n_distinct == len(series):
         return FixedColumn.for_ids(name, series), "an ID column (all values distinct)"
     return DiscreteColumn.fit(name, series), ""
 
 
-def _check_numeric_text(name: str, series: pd.Series) -> None:
-    """Reject an inferred text column whose values are mostly, but not all, numbers."""
+def _numeric_text(name: str, series: pd.Series) -> str:
+    """What is wrong with a text column whose values are mostly, not all, numbers ('': nothing)."""
     if isinstance(series.dtype, pd.CategoricalDtype) or ptypes.is_bool_dtype(series.dtype):
-        return
-    # factorize, not value_counts: pandas warns when value_counts infers an object index's type
-    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+        return ""
+    try:  # factorize, not value_counts: pandas warns when value_counts infers an index's type
+        codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    except TypeError:  # unhashable values: fit_column names them
+        return ""
     if not len(uniques):
-        return
+        return ""
     counts = pd.Series(np.bincount(codes[codes >= 0]), index=pd.Index(uniques, dtype=object))
     counts = counts.sort_values(ascending=False, kind="stable")
     parsed = pd.to_numeric(pd.Series(counts.index, dtype=object), errors="coerce")
     bad = counts[parsed.isna().to_numpy()]
     share = 1.0 - bad.sum() / counts.sum()
     if _NUMERIC_TEXT_SHARE <= share < 1.0:
-        raise DataError(
+        return (
             f"Column {name!r} looks numeric ({share:.1%} of its values are numbers) but holds "
-            f"text: {format_choices(bad.index[:5])} ({int(bad.sum())} rows). Read these values "
-            "as missing, or list the column in discrete_columns to model it as categories."
+            f"text: {format_choices(bad.index[:5])} ({int(bad.sum())} rows)"
         )
+    return ""

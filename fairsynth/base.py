@@ -29,6 +29,7 @@ from fairsynth.callbacks import Callback, ProgressBar
 from fairsynth.checkpoint import Checkpoint, InterruptFlag, defer_interrupts
 from fairsynth.exceptions import (
     DataError,
+    FairsynthError,
     ModelFileError,
     NotFittedError,
     ParameterError,
@@ -38,6 +39,7 @@ from fairsynth.io import available_memory
 from fairsynth.modelfile import (
     ModelContents,
     check_names,
+    check_tensor_shapes,
     plain_params,
     read_model_file,
     write_model_file,
@@ -90,6 +92,12 @@ def draw_seed(random_state: Any) -> int:
     """A torch seed from None, an int, a numpy RandomState or a numpy Generator."""
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(np.iinfo(np.int32).max))
+    integer = isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)
+    if integer and not 0 <= random_state < 2**32:  # numpy's range; -1 is an int, yet refused
+        raise ParameterError(
+            f"random_state must be an integer from 0 to 2**32 - 1 = {2**32 - 1} (or None, a "
+            f"numpy RandomState or Generator); got {random_state!r}."
+        )
     try:
         return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     except ValueError:
@@ -542,10 +550,19 @@ class BaseSynthesizer(BaseEstimator):
         model = target(**params)
         model.device_ = resolve_device(device)
         model.transformer_ = transformer
+        try:  # an edited file, or one whose class was changed: say so before building anything
+            model._check_common_params()
+            model._check_params()
+        except FairsynthError as exc:
+            raise ModelFileError(
+                f"'{path}' holds a {contents.class_name} whose parameters are not valid for "
+                f"one (an edited file?): {exc}"
+            ) from None
         model._set_fitted_state(contents.fitted)
         try:
             model.feature_names_in_ = np.asarray(model.feature_names_in_, dtype=object)
             width = model.transformer_.output_dim_
+            check_tensor_shapes(path, model, width, contents.weights)
             model._build(torch.zeros((2, width), device=model.device_))
             model._load_weights(contents.weights)
             for network in model._networks().values():

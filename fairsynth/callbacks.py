@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
@@ -28,14 +29,26 @@ class Callback:
 
 
 class ProgressBar(Callback):
-    """A tqdm bar over epochs (or seconds, under a time budget) with the latest losses."""
+    """A tqdm bar over epochs (or seconds, under a time budget) with the latest losses.
 
-    def __init__(self, time_budget: float | None = None) -> None:
+    When standard error is not a terminal (a log file, a pipe) the bar's carriage returns
+    would fill the log: progress is then a plain line at most every ``every_seconds`` (and
+    one for the last epoch).
+    """
+
+    def __init__(self, time_budget: float | None = None, every_seconds: float = 10.0) -> None:
         self.time_budget = time_budget
+        self.every_seconds = every_seconds
         self._bar: Any = None
+        self._lines = False
 
     def on_fit_start(self, model: BaseSynthesizer, total_epochs: int | None) -> None:
         by_time = total_epochs is None and self.time_budget is not None
+        self._by_time, self._total, self._name = by_time, total_epochs, type(model).__name__
+        self._lines = not _is_terminal(sys.stderr)
+        self._last = time.monotonic()
+        if self._lines:
+            return
         self._bar = tqdm(
             total=round(self.time_budget or 0) if by_time else total_epochs,
             unit="s" if by_time else "epoch",
@@ -43,20 +56,42 @@ class ProgressBar(Callback):
             file=sys.stderr,
             dynamic_ncols=True,
         )
-        self._by_time = by_time
 
     def on_epoch_end(self, model: BaseSynthesizer, record: dict[str, Any]) -> bool:
+        losses = {k: f"{v:.3g}" for k, v in record.items() if k not in ("epoch", "time", "steps")}
+        if self._lines:
+            self._line(record, losses)
+            return False
         if self._by_time:
             self._bar.n = min(round(record["time"]), self._bar.total)
             self._bar.refresh()
         else:
             self._bar.update(1)
-        self._bar.set_postfix(
-            {k: f"{v:.3g}" for k, v in record.items() if k not in ("epoch", "time", "steps")},
-            refresh=False,
-        )
+        self._bar.set_postfix(losses, refresh=False)
         return False
+
+    def _line(self, record: dict[str, Any], losses: dict[str, str]) -> None:
+        epoch = int(record["epoch"]) + 1
+        now = time.monotonic()
+        if now - self._last < self.every_seconds and epoch != self._total:
+            return
+        self._last = now
+        of = f"/{self._total}" if self._total else ""
+        shown = ", ".join(f"{k} {v}" for k, v in losses.items())
+        print(
+            f"Fitting {self._name}: epoch {epoch}{of}, {record['time']:.0f} s, {shown}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def on_fit_end(self, model: BaseSynthesizer) -> None:
         if self._bar is not None:
             self._bar.close()
+            self._bar = None
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False

@@ -42,7 +42,14 @@ from fairsynth.modelfile import ModelContents, read_model_file, write_model_file
 if TYPE_CHECKING:
     from fairsynth.base import BaseSynthesizer
 
-__all__ = ["CLEAN_STOPS", "Checkpoint", "InterruptFlag", "defer_interrupts", "fit_fingerprint"]
+__all__ = [
+    "CLEAN_STOPS",
+    "Checkpoint",
+    "InterruptFlag",
+    "defer_interrupts",
+    "fit_fingerprint",
+    "request_stop",
+]
 
 CHECKPOINT_FORMAT = "fairsynth-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -95,10 +102,31 @@ def _plain(value: Any) -> Any:
 
 # ------------------------------------------------------------------------------ interrupts
 class InterruptFlag:
-    """Set (``requested = True``) when Ctrl-C was pressed inside :func:`defer_interrupts`."""
+    """Set (``requested = True``) when a stop was asked inside :func:`defer_interrupts`.
+
+    ``signum`` is the signal that asked (SIGINT for Ctrl-C), or None.
+    """
 
     def __init__(self) -> None:
         self.requested = False
+        self.signum: int | None = None
+
+
+# The flags of the fits running in the main thread, innermost last (see request_stop).
+_ACTIVE: list[InterruptFlag] = []
+
+
+def request_stop(signum: int) -> bool:
+    """Ask the fit running in the main thread to stop after its step, as Ctrl-C does.
+
+    For a program's own signal handlers (the CLI maps SIGTERM to this). Returns False when no
+    fit is running, or when a stop was already asked: the handler should then abort.
+    """
+    if not _ACTIVE or _ACTIVE[-1].requested:
+        return False
+    _ACTIVE[-1].requested, _ACTIVE[-1].signum = True, signum
+    os.write(2, b"\nStopping after the current step (signal it again to abort).\n")
+    return True
 
 
 @contextlib.contextmanager
@@ -108,25 +136,31 @@ def defer_interrupts() -> Iterator[InterruptFlag]:
     Only in the main thread (the only one Python delivers SIGINT to) and only where SIGINT is
     handled by Python; elsewhere the flag simply stays unset. The first Ctrl-C sets the flag
     and puts the previous handler back, so a second Ctrl-C acts at once (KeyboardInterrupt).
+    In the main thread the flag can also be set by :func:`request_stop`.
     """
     flag = InterruptFlag()
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.getsignal(signal.SIGINT)
-    if previous is None or previous is signal.SIG_IGN:
-        yield flag
-        return
-
-    def request_stop(signum: int, frame: Any) -> None:
-        flag.requested = True
-        signal.signal(signal.SIGINT, previous)
-        os.write(2, b"\nStopping after the current step (press Ctrl-C again to abort).\n")
-
-    signal.signal(signal.SIGINT, request_stop)
+        _ACTIVE.append(flag)
     try:
-        yield flag
+        if previous is None or previous is signal.SIG_IGN:
+            yield flag
+            return
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            flag.requested, flag.signum = True, signum
+            signal.signal(signal.SIGINT, previous)
+            os.write(2, b"\nStopping after the current step (press Ctrl-C again to abort).\n")
+
+        signal.signal(signal.SIGINT, on_sigint)
+        try:
+            yield flag
+        finally:
+            signal.signal(signal.SIGINT, previous)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if flag in _ACTIVE:
+            _ACTIVE.remove(flag)
 
 
 # ------------------------------------------------------------------------------ callback

@@ -15,6 +15,16 @@ from typing import Any, TypeVar
 
 import typer
 
+from fairsynth.cli_support import (
+    RowProgress,
+    check_picture_output,
+    check_ranges,
+    check_table_output,
+    install_sigterm_handler,
+    interrupt_exit_code,
+    parse_size,
+    stopped_fit_message,
+)
 from fairsynth.exceptions import FairsynthError
 
 app = typer.Typer(
@@ -58,6 +68,7 @@ def handles_errors(func: F) -> F:
 def main() -> None:
     """Console entry point: every error a user can cause is one line on stderr, exit code 2."""
     warnings.showwarning = _show_warning  # this process is the CLI: warnings as one line
+    install_sigterm_handler()  # SIGTERM like Ctrl-C: a fit saves, a write leaves nothing
     if len(sys.argv) <= 1:
         app()  # standalone: prints the help
         return
@@ -70,7 +81,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("Interrupted.", err=True)
-        sys.exit(130)
+        sys.exit(interrupt_exit_code())
     except Exception as exc:
         # click's usage errors (vendored inside typer) carry a one-line message and exit code
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
@@ -78,6 +89,9 @@ def main() -> None:
             typer.echo(f"Error: {message} (see --help)", err=True)
             sys.exit(int(exc.exit_code) or 2)
         raise
+    if code == 130:  # typer's own answer to a KeyboardInterrupt (Ctrl-C, or our SIGTERM)
+        typer.echo("Interrupted.", err=True)
+        code = interrupt_exit_code()
     sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -145,6 +159,7 @@ def fit(
     from fairsynth.checkpoint import Checkpoint
     from fairsynth.io import check_output_path, read_table
 
+    check_ranges(seed=seed, checkpoint_every=checkpoint_every)
     check_output_path(output, inputs=(data,))
     cls = _model_class(model)
     fair = _given(sensitive=_split_names(sensitive), target=target, positive_label=positive_label)
@@ -169,12 +184,15 @@ def fit(
     synthesizer.save(output)
     resumed = getattr(synthesizer, "resumed_epochs_", 0)
     note = f" (resumed after epoch {resumed} of {synthesizer.checkpoint_path_})" if resumed else ""
-    if synthesizer.stopped_reason_ == "interrupted":
-        note += f" (interrupted after {len(synthesizer.history_)} epochs)"
     typer.echo(
         f"Fitted {cls.__name__} on {len(table):,} rows × {table.shape[1]} columns in "
-        f"{synthesizer.fit_time_:.1f} s{note}; saved to {output}"
+        f"{synthesizer.fit_time_:.1f} s{note}; saved to {output}",
+        err=str(output) == "-",  # the model itself is on stdout
     )
+    if synthesizer.stopped_reason_ == "interrupted":  # Ctrl-C or SIGTERM: saved, yet not done
+        epochs_done = len(synthesizer.history_)
+        typer.echo(stopped_fit_message(epochs_done, output, checkpoint_dir), err=True)
+        raise typer.Exit(code=interrupt_exit_code())
 
 
 @app.command()
@@ -182,11 +200,17 @@ def fit(
 def sample(
     model_file: Path = typer.Argument(..., help="Model file written by 'fairsynth fit'."),
     n: int = typer.Option(..., "--n", "-n", help="Number of rows to generate."),
-    output: Path = typer.Option(..., "--output", "-o", help="CSV (or .parquet) file to write."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="CSV or .parquet file to write ('-': CSV on stdout)."
+    ),
     seed: int | None = typer.Option(None, help="Random seed for reproducible rows."),
     chunk_size: int = typer.Option(
         20_000, help="Rows generated and written at a time (memory grows with it)."
     ),
+    max_bytes: str = typer.Option(
+        "20GB", help="Refuse a file estimated larger than this (e.g. 500MB, 2TB, none)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     threads: int | None = typer.Option(
         None, "--threads", help="CPU threads for torch [auto: sized to the networks]."
@@ -207,7 +231,10 @@ def sample(
     from fairsynth.io import check_output_path
     from fairsynth.streaming import write_chunks
 
+    check_ranges(seed=seed, chunk_size=chunk_size)
     check_output_path(output, inputs=(model_file,))
+    check_table_output(output)
+    limit = parse_size(max_bytes)
     n_threads = "auto" if threads is None else threads
     synthesizer = BaseSynthesizer.load(model_file, device=device, n_threads=n_threads)
     knob = _given(fairness=fairness, by=_split_names(by), balanced_groups=balanced_groups or None)
@@ -216,8 +243,12 @@ def sample(
         fail(f"--fairness, --by and --balanced-groups need a fair-ptgan model; {model_file} "
              f"holds a {name}.")  # fmt: skip
     chunks = synthesizer.iter_samples(n, chunk_size=chunk_size, random_state=seed, **knob)
-    rows = write_chunks(chunks, output)
-    typer.echo(f"Wrote {rows:,} rows to {output}")
+    progress = RowProgress(n, enabled=not quiet)
+    try:
+        rows = write_chunks(chunks, output, total_rows=n, max_bytes=limit, progress=progress)
+    finally:
+        progress.close()
+    typer.echo(f"Wrote {rows:,} rows to {output}", err=str(output) == "-")
 
 
 @app.command()
@@ -235,6 +266,8 @@ def demo(
     """Fit PTGAN on the bundled UCI Adult table, write a synthetic copy, compare the two."""
     from fairsynth.demo import run_demo
 
+    check_ranges(seed=seed)
+    check_table_output(output)
     run_demo(
         output, verbose=not quiet,
         **_given(epochs=epochs, time_budget=time_budget, random_state=seed, device=device),
@@ -274,6 +307,7 @@ def evaluate(
     from fairsynth.evaluation import evaluate as run_evaluation
     from fairsynth.io import check_output_path, read_table
 
+    check_ranges(seed=seed)
     inputs = (real, synthetic) + (() if test is None else (test,))
     for path in output or []:
         if path.suffix.lower() not in (".html", ".htm", ".json"):
@@ -336,10 +370,14 @@ def frontier(
     from fairsynth.frontier import calibrate_fairness, fairness_frontier, plot_frontier
     from fairsynth.io import check_output_path, read_table, write_table
 
+    check_ranges(seed=seed)
     inputs = (model_file, test) + (() if train is None else (train,))
     for path in (output, table):
         if path is not None:
             check_output_path(path, inputs=inputs)
+    check_picture_output(output)  # all checked before the sweep, which takes minutes
+    if table is not None:
+        check_table_output(table)
     if target_dp is not None and train is None:
         fail("--target-dp calibrates on the real training rows: give --train too.")
     try:
@@ -353,13 +391,14 @@ def frontier(
         fairness=values or None, by=_split_names(by), sensitive_feature=sensitive_feature
     )
     rows = fairness_frontier(model, real_test, real_train=real_train, seeds=(seed,), **options)
+    if table is not None:  # the numbers first: they cost the sweep, the picture does not
+        write_table(rows, table)
     plot_frontier(rows, output)
     shown = rows[rows["attribute"] == rows["by"]].drop(columns=["by", "f1", "macro_f1"])
     typer.echo(shown.to_string(index=False, float_format="{:.3f}".format, na_rep="-"))
-    typer.echo(f"Wrote {output}")
-    if table is not None:
-        write_table(rows, table)
-        typer.echo(f"Wrote {table}")
+    for path in (table, output):
+        if path is not None:
+            typer.echo(f"Wrote {path}")
     if target_dp is not None and real_train is not None:
         found = calibrate_fairness(
             model, real_train, target_dp, by=options.get("by"), random_state=seed

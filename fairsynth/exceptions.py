@@ -40,7 +40,19 @@ class ModelFileError(FairsynthError, ValueError):
 
 def format_choices(values: object, limit: int = 10) -> str:
     """Return ``'a', 'b', ...`` for an error message, cut after ``limit`` items."""
-    items = [repr(v) for v in list(values)]  # type: ignore[call-overload]
+    # numpy scalars as the plain values they hold: 0, not np.int64(0) (numpy 2's repr)
+    items = [repr(plain_value(v)) for v in list(values)]  # type: ignore[call-overload]
     if len(items) > limit:
         return ", ".join(items[:limit]) + f", ... ({len(items)} in all)"
     return ", ".join(items)
+
+
+def plain_value(value: object) -> object:
+    """``value`` as a plain Python object when it is a numpy scalar (for messages)."""
+    item = getattr(value, "item", None)
+    if item is not None and type(value).__module__ == "numpy":
+        try:
+            return item()
+        except (TypeError, ValueError):
+            return value
+    return value

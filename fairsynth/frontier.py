@@ -26,6 +26,7 @@ from fairsynth.evaluation import build_model, gap_metrics, label_gap, top_share,
 from fairsynth.evaluation._prepare import column_kind
 from fairsynth.evaluation.fairness import attributes
 from fairsynth.exceptions import DataError, ParameterError, format_choices
+from fairsynth.output import open_output
 
 if TYPE_CHECKING:
     from fairsynth.fair import FairPTGANSynthesizer
@@ -537,7 +538,8 @@ def plot_frontier(
     FairPTGAN's λ sweep is a line per classifier (mean over seeds, λ written at each point),
     ExponentiatedGradient a dashed line, the classifiers trained on real data a star; ``peers``
     (columns ``source``, ``model``, ``auc``, ``dp``, ``eo``) adds fixed points of other systems.
-    Writes a PNG (or any format matplotlib infers from the suffix) and returns its path.
+    Writes a PNG (or any format matplotlib knows by the suffix; none: PNG) atomically through
+    :func:`fairsynth.output.open_output` and returns its path.
     """
     from matplotlib.figure import Figure
 
@@ -608,5 +610,6 @@ def plot_frontier(
         f"sensitive feature {sensitive_feature}"
     )
     out = Path(path)
-    fig.savefig(out, dpi=110)
+    with open_output(out) as handle:  # atomic, like every other output
+        fig.savefig(handle, format=out.suffix.lstrip(".").lower() or "png", dpi=110)
     return out

@@ -1,20 +1,26 @@
-"""File input and output shared by the CLI and the model files: safe reads, atomic writes."""
+"""File input and output shared by the CLI and the model files: safe reads, atomic writes.
+
+Outputs follow the rules of :mod:`fairsynth.output` (atomic files, write-through streams);
+``atomic_output`` and ``check_output_path`` are re-exported here.
+"""
 
 from __future__ import annotations
 
-import contextlib
+import bz2
 import csv
+import gzip
 import io
 import os
 import re
-import tempfile
 import warnings
-from collections.abc import Iterator
+import zlib
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import pandas as pd
 
 from fairsynth.exceptions import DataError, format_choices
+from fairsynth.output import atomic_output, check_output_path, open_output
 
 __all__ = ["atomic_output", "available_memory", "check_output_path", "read_table", "write_table"]
 
@@ -40,62 +46,51 @@ def available_memory() -> int | None:
     return int(psutil.virtual_memory().available)
 
 
-def check_output_path(path: str | os.PathLike[str], *, inputs: tuple[Path, ...] = ()) -> Path:
-    """Check that ``path`` can be written without touching an input; return it resolved.
-
-    Raises
-    ------
-    DataError
-        If ``path`` is a directory, its folder does not exist or is not writable, or it is one
-        of ``inputs`` (fairsynth never overwrites its own input).
-    """
-    out = Path(path)
-    if out.is_dir():
-        raise DataError(f"Output path '{out}' is a directory; give a file name.")
-    folder = out.parent if str(out.parent) else Path(".")
-    if folder.exists() and not folder.is_dir():
-        raise DataError(f"'{folder}' in output path '{out}' is a file, not a folder.")
-    if not folder.is_dir():
-        raise DataError(f"Folder '{folder}' of output '{out}' does not exist.")
-    if not os.access(folder, os.W_OK):
-        raise DataError(f"Folder '{folder}' of output '{out}' is not writable.")
-    for source in inputs:
-        if out.exists() and source.exists() and out.resolve() == source.resolve():
-            raise DataError(f"Output '{out}' is also an input; choose another file name.")
-    return out
+# Compressions read transparently, recognised by their first bytes (whatever the file's name).
+_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\x28\xb5\x2f\xfd": "zstd"}
+_DECOMPRESS_ERRORS = (OSError, EOFError, zlib.error, ValueError)
 
 
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
-
-    A failure (or Ctrl-C) inside the block removes the temporary file, so no half-written
-    output is ever left behind and an existing file at ``path`` is kept as it was. An
-    operating-system error (no permission, disk full, ...) becomes a :class:`DataError`.
-    """
-    out = check_output_path(path)
+def _compression(source: Path) -> str | None:
+    """'gzip', 'bz2' or 'zstd' from the file's first bytes; None for an uncompressed file."""
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        with source.open("rb") as handle:
+            start = handle.read(4)
     except OSError as exc:
-        raise DataError(f"Cannot write to folder '{out.parent}': {exc.strerror}.") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise DataError(f"Cannot write '{out}': {exc.strerror or exc}.") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        raise DataError(f"Cannot read '{source}': {exc.strerror}.") from None
+    kind = next((name for magic, name in _MAGIC.items() if start.startswith(magic)), None)
+    if kind == "zstd":
+        try:
+            import zstandard  # noqa: F401
+        except ImportError:
+            raise DataError(
+                f"File '{source}' is zstd-compressed; reading it needs the zstandard module "
+                "(pip install zstandard), or decompress it first (unzstd)."
+            ) from None
+    return kind
+
+
+def _open_binary(source: Path, compression: str | None) -> BinaryIO:
+    """The file's bytes, decompressed."""
+    if compression == "gzip":
+        return cast(BinaryIO, gzip.open(source, "rb"))
+    if compression == "bz2":
+        return cast(BinaryIO, bz2.open(source, "rb"))
+    if compression == "zstd":
+        import zstandard
+
+        return cast(BinaryIO, zstandard.open(source, "rb"))
+    return source.open("rb")
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a CSV (or Parquet) file with errors that say what is wrong with it.
 
     The delimiter is sniffed from the first lines, so ``;`` and tab separated files work.
-    A text column whose every value is an ISO 8601 date or date-time (``2024-05-01``,
-    ``2024-05-01 13:45:00+02:00``) is read as datetimes, so it is modelled as a time.
+    A CSV compressed with gzip, bzip2 or zstd (zstd needs the ``zstandard`` module) is read
+    as it is, whatever its name. A text column whose every value is an ISO 8601 date or
+    date-time (``2024-05-01``, ``2024-05-01 13:45:00+02:00``) is read as datetimes, so it is
+    modelled as a time.
 
     Raises
     ------
@@ -112,13 +107,21 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
             return pd.read_parquet(source)
         except (ImportError, OSError, ValueError) as exc:
             raise DataError(f"Cannot read Parquet file '{source}': {exc}") from None
+    compression = _compression(source)
+    packed = f"{compression}-compressed " if compression else ""
     try:
-        with source.open("r", encoding="utf-8-sig", newline="") as handle:
-            head = handle.read(64 * 1024)
-    except UnicodeDecodeError:
-        raise DataError(
-            f"File '{source}' is not UTF-8 text (is it a CSV file? re-save it as UTF-8)."
-        ) from None
+        with _open_binary(source, compression) as raw:
+            head = raw.read(64 * 1024).decode("utf-8-sig", errors="strict")
+    except UnicodeDecodeError as exc:
+        if exc.start > 64 * 1024 - 4:  # a character cut at the end of the 64 KiB read
+            head = exc.object[: exc.start].decode("utf-8-sig")
+        else:
+            raise DataError(
+                f"File '{source}' is not UTF-8 text (is it a {packed}CSV file? re-save it as "
+                "UTF-8)."
+            ) from None
+    except _DECOMPRESS_ERRORS as exc:
+        raise DataError(f"File '{source}' is a damaged {compression} file: {exc}") from None
     if "\x00" in head:
         raise DataError(f"File '{source}' is binary, not a CSV file.")
     if not head.strip():
@@ -129,10 +132,11 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         delimiter = ","
     _check_header(source, head, delimiter)
     try:
-        frame = pd.read_csv(source, sep=delimiter, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        with _open_binary(source, compression) as raw:
+            frame = pd.read_csv(raw, sep=delimiter, encoding="utf-8-sig")
+    except (pd.errors.ParserError, UnicodeDecodeError, *_DECOMPRESS_ERRORS) as exc:
         message = " ".join(str(exc).split())
-        raise DataError(f"File '{source}' is not a readable CSV file: {message}") from None
+        raise DataError(f"File '{source}' is not a readable {packed}CSV file: {message}") from None
     if frame.shape[1] < 1 or frame.empty:
         raise DataError(f"File '{source}' has a header but no data rows.")
     _check_one_column(source, frame)
@@ -188,11 +192,16 @@ def _check_one_column(source: Path, frame: pd.DataFrame) -> None:
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write ``frame`` as CSV (or Parquet, by suffix) atomically; return the path."""
+    """Write ``frame`` as CSV (or Parquet, by suffix) atomically; return the path.
+
+    ``path`` follows :mod:`fairsynth.output`'s rules (``-`` is standard output).
+    """
     out = Path(path)
-    with atomic_output(out) as tmp:
+    with open_output(out) as handle:
         if out.suffix.lower() == ".parquet":
-            frame.to_parquet(tmp, index=False)
+            frame.to_parquet(handle, index=False)
         else:
-            frame.to_csv(tmp, index=False)
+            text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+            frame.to_csv(text, index=False)
+            text.detach()  # flushes; the handle is closed by open_output, not here
     return out

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import zipfile
+import zlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,8 @@ from safetensors.torch import load as load_torch
 from safetensors.torch import save as save_torch
 
 from fairsynth.exceptions import ModelFileError
-from fairsynth.io import atomic_output
+from fairsynth.io import available_memory
+from fairsynth.output import open_output
 
 __all__ = [
     "FORMAT_NAME",
@@ -53,6 +55,19 @@ FORMAT_NAME = "fairsynth-model"
 FORMAT_VERSION = 1
 _MEMBERS = ("transform.json", "transform.safetensors", "weights.safetensors")
 _TRAINING_MEMBERS = ("training.json", "training.safetensors")
+
+# Limits on what reading a model file may take, checked before a member is read: its size as
+# the zip declares it, its real size as it is read, and how much it expands (a 2 MB zip bomb
+# must not take gigabytes of memory before its checksum is checked). Raise them here for a
+# model larger than any fairsynth makes today (Adult's default model: 3.6 MB).
+MAX_JSON_BYTES = 64 * 2**20  # manifest.json, transform.json, training.json
+MAX_MEMBER_BYTES = 2 * 2**30  # one tensor member
+MAX_RATIO = 50  # uncompressed / compressed size of a member over 1 MiB (weights: about 1.1)
+# What a damaged zip can raise: a bad header, a cut stream, an unknown or encrypted method...
+_ZIP_ERRORS = (
+    zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, KeyError, OSError, NotImplementedError,
+    RuntimeError, ValueError, zlib.error,
+)  # fmt: skip
 
 
 @dataclass
@@ -97,7 +112,7 @@ def write_model_file(path: str | os.PathLike[str], contents: ModelContents, vers
         "sha256": {name: hashlib.sha256(blob).hexdigest() for name, blob in blobs.items()},
     }
     out = Path(path)
-    with atomic_output(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+    with open_output(out) as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("manifest.json", json.dumps(manifest, indent=1))
         for name, blob in blobs.items():
             archive.writestr(name, blob)
@@ -151,14 +166,45 @@ def check_names(
             raise ModelFileError(f"'{source}' has a fitted attribute {key!r} that is not allowed.")
 
 
+def _read_member(archive: zipfile.ZipFile, name: str, source: Path) -> bytes:
+    """Read one member after checking its declared size and expansion against the limits."""
+    info = archive.getinfo(name)  # KeyError for a missing member
+    limit = MAX_JSON_BYTES if name.endswith(".json") else MAX_MEMBER_BYTES
+    size = info.file_size
+    problem = ""
+    if size > limit:
+        problem = f"declares {size:,} bytes, more than the limit of {limit:,}"
+    elif (
+        name.endswith(".safetensors")
+        and size > 2**20
+        and size > MAX_RATIO * max(info.compress_size, 1)
+    ):
+        ratio = size / max(info.compress_size, 1)
+        problem = (
+            f"expands {ratio:,.0f} times (to {size:,} bytes), more than a model's tensors ever "
+            "do (a zip bomb?)"
+        )
+    else:
+        free = available_memory()
+        if free is not None and size > free:
+            problem = f"declares {size:,} bytes, more than the {free:,} bytes of memory available"
+    if not problem:
+        with archive.open(info) as handle:
+            blob = handle.read(size + 1)
+        if len(blob) == size:
+            return blob
+        problem = f"holds {len(blob):,}+ bytes where the zip declares {size:,}"
+    raise ModelFileError(f"'{source}': member {name} {problem}; it is not read.")
+
+
 def _read_manifest(archive: zipfile.ZipFile, source: Path) -> dict[str, Any]:
     try:
-        manifest = json.loads(archive.read("manifest.json").decode("utf-8"))
+        manifest = json.loads(_read_member(archive, "manifest.json", source).decode("utf-8"))
     except KeyError:
         raise ModelFileError(
             f"'{source}' has no manifest.json: not a fairsynth model file."
         ) from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise ModelFileError(f"'{source}' has a corrupted manifest.") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise ModelFileError(f"'{source}' is not a fairsynth model file.")
@@ -173,7 +219,12 @@ def _read_manifest(archive: zipfile.ZipFile, source: Path) -> dict[str, Any]:
 
 
 def read_model_file(path: str | os.PathLike[str]) -> ModelContents:
-    """Read and verify a model file; raise :class:`ModelFileError` on any problem."""
+    """Read and verify a model file; raise :class:`ModelFileError` on any problem.
+
+    Each member's size is checked against the limits (``MAX_JSON_BYTES``,
+    ``MAX_MEMBER_BYTES``, ``MAX_RATIO``, the memory available) before it is read, then
+    against its checksum.
+    """
     source = Path(path)
     if not source.exists():
         raise ModelFileError(f"Model file '{source}' does not exist.")
@@ -188,16 +239,17 @@ def read_model_file(path: str | os.PathLike[str]) -> ModelContents:
                 raise ModelFileError(f"'{source}' has a manifest without checksums.")
             present = [name for name in _TRAINING_MEMBERS if name in checksums]
             for name in (*_MEMBERS, *present):
-                blob = archive.read(name)
+                blob = _read_member(archive, name, source)
                 if hashlib.sha256(blob).hexdigest() != checksums.get(name):
                     raise ModelFileError(
                         f"'{source}': member {name} does not match its checksum; "
                         "the file was altered or damaged."
                     )
                 blobs[name] = blob
-    except (zipfile.BadZipFile, EOFError, KeyError, OSError) as exc:
+    except _ZIP_ERRORS as exc:
+        message = " ".join(str(exc).split())[:200]
         raise ModelFileError(
-            f"'{source}' is not a readable fairsynth model file (truncated or damaged?): {exc}"
+            f"'{source}' is not a readable fairsynth model file (truncated or damaged?): {message}"
         ) from None
     training = None
     if all(name in blobs for name in _TRAINING_MEMBERS):
@@ -214,5 +266,44 @@ def read_model_file(path: str | os.PathLike[str]) -> ModelContents:
             training=None if training is None else json.loads(training[0].decode("utf-8")),
             training_tensors=None if training is None else load_torch(training[1]),
         )
-    except (KeyError, TypeError, ValueError, SafetensorError) as exc:
-        raise ModelFileError(f"'{source}' has malformed contents: {exc}") from None
+    except (KeyError, TypeError, ValueError, SafetensorError, RecursionError) as exc:
+        message = " ".join(str(exc).split())[:200]
+        raise ModelFileError(f"'{source}' has malformed contents: {message}") from None
+
+
+def check_tensor_shapes(source: str | os.PathLike[str], model: Any, width: int,
+                        weights: dict[str, torch.Tensor]) -> None:  # fmt: skip
+    """Refuse a file whose parameters would build networks unlike its tensors.
+
+    ``model`` (a synthesizer with its parameters and transform set) builds its networks on
+    torch's meta device, which allocates nothing, so an edited ``noise_dim`` of 10**12 is a
+    clear error rather than an attempt to allocate a terabyte.
+
+    Raises
+    ------
+    ModelFileError
+        Naming the first tensor whose shape differs, or that one side lacks (the caller adds
+        the file's name: ``source`` is kept for callers that report it themselves).
+    """
+    del source
+    device = model.device_
+    model.device_ = torch.device("meta")
+    try:
+        with torch.device("meta"):
+            model._build(torch.zeros((2, width)))
+        networks = model._networks()
+        expected = {
+            f"{name}.{key}": tuple(value.shape)
+            for name, network in networks.items()
+            for key, value in network.state_dict().items()
+        }
+    finally:
+        model.device_ = device
+    found = {key: tuple(value.shape) for key, value in weights.items()}
+    ours = {key for key in found if key.split(".", 1)[0] in networks}  # others are ignored
+    for key in sorted(set(expected) | ours):
+        if expected.get(key) != found.get(key):
+            raise ModelFileError(
+                f"its parameters make tensor {key} of shape {expected.get(key)}, but its "
+                f"weights hold {found.get(key)} (an edited file?)."
+            )

@@ -32,6 +32,7 @@ from fairsynth._columns import Column, DiscreteColumn
 from fairsynth._schema import (
     CODECS,
     check_frame,
+    check_inferred_text,
     check_params,
     fit_column,
     make_rng,
@@ -81,10 +82,9 @@ class TableTransformer(BaseEstimator):
     Parameters
     ----------
     discrete_columns : list of str, optional
-        The columns to model as categories; every other column must be numeric or a
-        datetime / timedelta. ``None`` infers them: object, string, category and bool columns
-        are discrete, numbers and datetimes continuous. A numeric column may be listed (an
-        integer label, say).
+        Columns to model as categories on top of the inferred ones: object, string,
+        category and bool columns are always discrete, numbers and datetimes continuous
+        unless listed here (an integer label, say). ``None`` lists none.
     max_modes : int, default 10
         Most mixture components per continuous column (rdt's ``max_clusters``).
     weight_threshold : float, default 0.005
@@ -211,11 +211,12 @@ class TableTransformer(BaseEstimator):
             self.point_mass_values,
         )
         frame = check_frame(data)
-        discrete, explicit = resolve_discrete(frame, self.discrete_columns)
+        discrete, given = resolve_discrete(frame, self.discrete_columns)
+        check_inferred_text(frame, [c for c in frame.columns if c in discrete - given])
         rng = make_rng(self.random_state)
         codecs = []
         for name in frame.columns:
-            codec, why = fit_column(name, frame[name], name in discrete, explicit, rng, params)
+            codec, why = fit_column(name, frame[name], name in discrete, rng, params)
             if why:
                 warnings.warn(
                     f"Column {name!r} is {why}; it is not modelled.",

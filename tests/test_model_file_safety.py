@@ -186,7 +186,7 @@ def test_a_newer_format_version_asks_for_an_upgrade(tmp_path: Path, model_file: 
         (lambda m: m["fitted"].update(__class__="x"), "fitted attribute '__class__'"),
         (lambda m: m.update({"class": "TableTransformer"}), "holds a TableTransformer"),
         (lambda m: m["params"].update(generator_dims="abc"), "cannot be rebuilt"),
-        (lambda m: m["params"].update(noise_dim=9), "cannot be rebuilt.*size mismatch"),
+        (lambda m: m["params"].update(noise_dim=9), r"cannot be rebuilt.*generator_.*shape"),
         (lambda m: m.update(fitted="text"), "malformed contents"),
         (lambda m: m.update(sha256=[]), "without checksums"),
     ],
@@ -222,3 +222,52 @@ def test_a_fresh_process_loads_the_file(tmp_path: Path, model_file: Path) -> Non
     proc = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert len(pd.read_csv(out)) == 7
+
+
+# ------------------------------------------------------------------ bounded loading (issue 19)
+
+
+def test_a_zip_bomb_member_is_refused_before_it_is_read(tmp_path: Path, model_file: Path) -> None:
+    """200 MB of zeros in a 0.2 MB member: refused from the zip's sizes, never decompressed."""
+    bomb = bytes(200 * 2**20)
+    blobs = members(model_file)
+    manifest = json.loads(blobs.pop("manifest.json"))
+    manifest["sha256"]["weights.safetensors"] = hashlib.sha256(bomb).hexdigest()
+    crafted = tmp_path / "bomb.fairsynth"
+    with zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.json", json.dumps(manifest))
+        for name, blob in blobs.items():
+            archive.writestr(name, bomb if name == "weights.safetensors" else blob)
+    del bomb
+    assert crafted.stat().st_size < 2**20
+    with pytest.raises(ModelFileError, match=r"member weights\.safetensors expands 1,0\d\d times"):
+        BaseSynthesizer.load(crafted)
+
+
+def test_a_member_larger_than_the_limit_is_refused(
+    tmp_path: Path, model_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fairsynth import modelfile
+
+    monkeypatch.setattr(modelfile, "MAX_JSON_BYTES", 100)  # the manifest is about 2 kB
+    with pytest.raises(ModelFileError, match=r"member manifest\.json declares [\d,]+ bytes, more"):
+        BaseSynthesizer.load(model_file)
+
+
+def test_dimensions_are_checked_against_the_weights_before_any_allocation(
+    tmp_path: Path, model_file: Path
+) -> None:
+    """An edited noise_dim of 10**12 would ask for terabytes: a clear error instead, at once."""
+    edited = rewrite(model_file, tmp_path / "e.fairsynth",
+                     lambda m, b: m["params"].update(noise_dim=10**12))  # fmt: skip
+    with pytest.raises(ModelFileError, match=r"tensor generator_\S+ of shape \(8, 1000000000001\)"):
+        BaseSynthesizer.load(edited)
+
+
+def test_a_changed_class_is_named_not_a_missing_column(tmp_path: Path, model_file: Path) -> None:
+    edited = rewrite(model_file, tmp_path / "c.fairsynth",
+                     lambda m, b: m.update({"class": "FairPTGANSynthesizer"}))  # fmt: skip
+    with pytest.raises(ModelFileError, match=r"holds a FairPTGANSynthesizer whose parameters are "
+                       r"not valid for one.*needs sensitive") as info:  # fmt: skip
+        BaseSynthesizer.load(edited)
+    assert "None" not in str(info.value).split("needs")[0]

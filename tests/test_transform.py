@@ -417,8 +417,8 @@ def test_discrete_columns_errors() -> None:
     df = pd.DataFrame({"age": [1, 2, 3], "sex": list("FMF")})
     with pytest.raises(DataError, match=r"'sexx', not in the data. Available: 'age', 'sex'"):
         TableTransformer(discrete_columns=["sexx"]).fit(df)
-    with pytest.raises(DataError, match=r"'sex' .*not in discrete_columns"):
-        TableTransformer(discrete_columns=["age"]).fit(df)
+    # discrete_columns adds to the inference (issue 19): the text column stays discrete
+    assert TableTransformer(discrete_columns=["age"]).fit(df).discrete_columns_ == ["age", "sex"]
     with pytest.raises(ParameterError, match=r"write \['sex'\]"):
         TableTransformer(discrete_columns="sex").fit(df)
 
