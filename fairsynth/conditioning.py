@@ -76,6 +76,9 @@ class Conditioner:
         the others define the groups.
     device : torch.device
         Where the index and the codes live.
+    across : bool, default=True
+        Draw the two rows of a tempered pair from any cells (their conditions mixed like the
+        rows), or both from one cell.
 
     Attributes
     ----------
@@ -85,9 +88,11 @@ class Conditioner:
         Real rows per group and outcome category, shape (n_groups, n_categories).
     """
 
-    def __init__(self, blocks: Sequence[tuple[int, int]], device: torch.device) -> None:
+    def __init__(
+        self, blocks: Sequence[tuple[int, int]], device: torch.device, *, across: bool = True
+    ) -> None:
         self.blocks = [(int(start), int(width)) for start, width in blocks]
-        self.device = device
+        self.device, self.across = device, across
         index = [i for start, width in self.blocks for i in range(start, start + width)]
         self.index = torch.tensor(index, dtype=torch.long, device=device)
         self.group_index: list[list[int]] = []
@@ -160,20 +165,21 @@ class Conditioner:
         within = torch.minimum(within, self._size[cell] - 1)
         return self._order[self._start[cell] + within]
 
-    def draw_pairs(self, size: int, across: bool, g: torch.Generator) -> tuple[Tensor, Tensor]:
-        """Indices of the two real rows of ``size`` tempered pairs, across cells or within one."""
+    def draw_pairs(self, size: int, g: torch.Generator) -> tuple[Tensor, Tensor, None]:
+        """Indices of the two real rows of ``size`` tempered pairs (and no key: see
+        :meth:`condition_of`), across cells or within one."""
         first = self.draw_rows(size, g)
-        if across:
-            return first, self.draw_rows(size, g)
-        return first, self.row_in(self.cell_of_row[first], g)
+        if self.across:
+            return first, self.draw_rows(size, g), None
+        return first, self.row_in(self.cell_of_row[first], g), None
 
-    def condition_of(self, rows: Tensor) -> Tensor:
+    def condition_of(self, rows: Tensor, key: None = None) -> Tensor:
         """The condition that (tempered) real rows carry: their conditioning blocks."""
         return rows[:, self.index]
 
-    def mixed_conditions(self, weight: Tensor, across: bool, g: torch.Generator) -> Tensor:
+    def mixed_conditions(self, weight: Tensor, g: torch.Generator) -> Tensor:
         """Conditions for generated tempered rows: those of real pairs, mixed by ``weight``."""
-        first, second = self.draw_pairs(len(weight), across, g)
+        first, second, _ = self.draw_pairs(len(weight), g)
         return interpolate(self._conditions[first], self._conditions[second], weight)
 
     # ---------------------------------------------------------------------------- sampling
@@ -190,6 +196,10 @@ class Conditioner:
                 codes[rows, offsets[-2] : offsets[-1]] = np.eye(n_categories, dtype=np.float32)
             self._codes = torch.as_tensor(codes, device=self.device)
         return self._codes[cells]
+
+    def sample_conditions(self, plan: CellPlan, n_rows: int) -> Tensor:
+        """The conditions of the next ``n_rows`` rows of a sample: the codes of their cells."""
+        return self.codes(torch.as_tensor(plan.take(n_rows), device=self.device))
 
     def paste(self, rows: Tensor, condition: Tensor) -> Tensor:
         """``rows`` with their conditioning blocks replaced by ``condition`` (exact cells)."""
@@ -209,3 +219,122 @@ def _balance_weights(sizes: Tensor, cell: Tensor, balance: float) -> Tensor | No
     )
     per_row = torch.where(counts > 0, share * group_size / counts.clamp(min=1), 0.0)
     return per_row.flatten()[cell].float()
+
+
+class CategorySampler:
+    """Training-by-sampling over the category blocks (CTGAN's remedy for rare categories).
+
+    Each training row is conditioned on one category block chosen uniformly and on one of its
+    categories, drawn in proportion to the log of its frequency; the real row it is judged
+    against has that category (Xu et al. 2019, "Modeling Tabular Data using Conditional GAN").
+    A sample draws the category at its frequency in the data, so the rows keep the data's
+    distribution while a rare category gets far more training than its share. Conditions live
+    in the blocks' output coordinates; only the chosen block is filled (mixed like the rows for
+    a tempered pair) and pasted into the generated row.
+
+    Parameters
+    ----------
+    blocks : sequence of (start, width)
+        The output span of each category block.
+    device : torch.device
+        Where the index and the draws live.
+
+    Attributes
+    ----------
+    counts : list of list of int
+        Real rows per category of each block (the model-file state).
+    """
+
+    def __init__(self, blocks: Sequence[tuple[int, int]], device: torch.device) -> None:
+        self.blocks = [(int(start), int(width)) for start, width in blocks]
+        self.device = device
+        index = [i for start, width in self.blocks for i in range(start, start + width)]
+        self.index = torch.tensor(index, dtype=torch.long, device=device)
+        widths = torch.tensor([width for _, width in self.blocks], device=device)
+        self._offsets = torch.cumsum(widths, 0) - widths
+        self._block_of = torch.repeat_interleave(
+            torch.arange(len(self.blocks), device=device), widths
+        )
+        self.counts: list[list[int]] = []
+
+    @property
+    def width(self) -> int:
+        """Width of a condition: every category block's outputs."""
+        return len(self.index)
+
+    def fit(self, data: Tensor) -> CategorySampler:
+        """Count the categories and index the rows by (block, category)."""
+        values = data[:, self.index]
+        category = torch.stack(
+            [
+                values[:, offset : offset + width].argmax(dim=1)
+                for offset, (_, width) in zip(self._offsets.tolist(), self.blocks, strict=True)
+            ],
+            dim=1,
+        )
+        cell = (category + self._offsets).T.reshape(-1)  # block by block: n rows each
+        sizes = torch.bincount(cell, minlength=self.width)
+        self._rows = torch.arange(len(data), device=self.device).repeat(len(self.blocks))
+        self._order = self._rows[torch.argsort(cell, stable=True)]
+        self._start, self._size = torch.cumsum(sizes, 0) - sizes, sizes
+        self._values = values
+        starts = self._offsets.tolist()
+        return self.restore(
+            [sizes[o : o + w].tolist() for o, (_, w) in zip(starts, self.blocks, strict=True)]
+        )
+
+    def restore(self, counts: list[list[int]]) -> CategorySampler:
+        """Set the category counts (a model file's state: enough to sample)."""
+        self.counts = [[int(n) for n in row] for row in counts]
+        padded = torch.zeros((len(self.blocks), max(w for _, w in self.blocks)), device=self.device)
+        for b, row in enumerate(self.counts):
+            padded[b, : len(row)] = torch.tensor(row, dtype=torch.float32)
+        self._sample_p = padded / padded.sum(dim=1, keepdim=True)
+        log = torch.where(padded > 0, torch.log1p(padded), 0.0)
+        self._train_p = log / log.sum(dim=1, keepdim=True)
+        return self
+
+    def _mask(self, block: Tensor) -> Tensor:
+        return (self._block_of[None, :] == block[:, None]).float()
+
+    def draw_pairs(self, size: int, g: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+        """Pairs of real rows, the first of the drawn (block, category), and the blocks."""
+        block = torch.randint(len(self.blocks), (size,), generator=g, device=self.device)
+        category = torch.multinomial(self._train_p[block], 1, generator=g).squeeze(1)
+        cell = self._offsets[block] + category
+        within = (torch.rand(size, generator=g, device=self.device) * self._size[cell]).long()
+        within = torch.minimum(within, self._size[cell] - 1)
+        first = self._order[self._start[cell] + within]
+        second = torch.randint(len(self._values), (size,), generator=g, device=self.device)
+        return first, second, block
+
+    def condition_of(self, rows: Tensor, block: Tensor) -> Tensor:
+        """The condition of tempered real rows: their values in the chosen block only."""
+        return rows[:, self.index] * self._mask(block)
+
+    def mixed_conditions(self, weight: Tensor, g: torch.Generator) -> Tensor:
+        """Conditions for generated tempered rows: those of real pairs, mixed by ``weight``."""
+        first, second, block = self.draw_pairs(len(weight), g)
+        mixed = interpolate(self._values[first], self._values[second], weight)
+        return mixed * self._mask(block)
+
+    def sample_conditions(self, plan: np.random.Generator, n_rows: int) -> Tensor:
+        """Conditions of the next ``n_rows`` rows of a sample: a block uniformly, then one
+        of its categories at its frequency in the data."""
+        p = self._sample_p.cpu().numpy().astype(np.float64)
+        block = plan.integers(len(self.blocks), size=n_rows)
+        cdf = np.cumsum(p[block], axis=1)
+        u = plan.random(n_rows)[:, None] * cdf[:, -1:]
+        category = np.minimum((cdf <= u).sum(axis=1), p.shape[1] - 1)
+        condition = torch.zeros((n_rows, self.width), device=self.device)
+        columns = self._offsets[torch.as_tensor(block, device=self.device)]
+        columns = columns + torch.as_tensor(category, device=self.device)
+        condition[torch.arange(n_rows, device=self.device), columns] = 1.0
+        return condition
+
+    def paste(self, rows: Tensor, condition: Tensor) -> Tensor:
+        """``rows`` with the conditioned block of each row replaced by its condition."""
+        per_block = torch.zeros((len(rows), len(self.blocks)), device=self.device)
+        per_block.index_add_(1, self._block_of, condition)
+        chosen = (per_block > 0)[:, self._block_of]
+        return rows.index_copy(1, self.index, torch.where(chosen, condition, rows[:, self.index]))

@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.utils import check_random_state
 from torch import Tensor
 
@@ -36,7 +35,6 @@ from fairsynth.conditioning import CellPlan, Conditioner
 from fairsynth.exceptions import DataError, ParameterError, format_choices
 from fairsynth.knob import allocate, outcome_distribution
 from fairsynth.synthesizer import PTGANSynthesizer
-from fairsynth.tempering import temperature
 from fairsynth.transform import TableTransformer
 
 __all__ = ["FairPTGANSynthesizer", "FairnessWarning"]
@@ -175,6 +173,11 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
 
     def _check_params(self) -> None:
         super()._check_params()
+        if self.training_by_sampling:
+            raise ParameterError(
+                "training_by_sampling is not an option of FairPTGANSynthesizer: its generator "
+                "is conditioned on the (group, outcome) cells instead."
+            )
         if self.small_cells not in _SMALL_CELLS:
             raise ParameterError(
                 f"Unknown small_cells {self.small_cells!r}. Valid: {format_choices(_SMALL_CELLS)}"
@@ -262,7 +265,8 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
 
     def _fit_conditions(self, data: Tensor) -> None:
         """Learn the cells, index the rows by cell, and report cells with few rows."""
-        self.conditioner_ = Conditioner(self._blocks(), self.device_).fit(
+        across = bool(self.cross_group_pairs)
+        self.conditioner_ = Conditioner(self._blocks(), self.device_, across=across).fit(
             data, outcome_balance=float(self.outcome_balance)
         )
         self._show_cells()
@@ -283,9 +287,6 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         # the conditioner's cells under the names of the fitted attributes (the same lists)
         self.group_index_ = self.conditioner_.group_index
         self.cell_counts_ = self.conditioner_.counts
-
-    def _condition_width(self) -> int:
-        return self.conditioner_.width
 
     def _report_small_cells(self) -> None:
         labels = self.transformer_.categories(str(self.target))
@@ -312,20 +313,6 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         )
 
     # ------------------------------------------------------------------ training hooks
-    def _draw_pairs(self, n_rows: int, size: int) -> tuple[Tensor, Tensor]:
-        across = bool(self.cross_group_pairs)
-        return self.conditioner_.draw_pairs(size, across, self._torch_generator)
-
-    def _run_generator(self, noise: Tensor, weight: Tensor, real: Tensor | None) -> Tensor:
-        conditioner = self.conditioner_
-        if real is not None:
-            condition = conditioner.condition_of(real)
-        else:  # generator step: conditions of real pairs, mixed like the rows
-            across = bool(self.cross_group_pairs)
-            condition = conditioner.mixed_conditions(weight, across, self._torch_generator)
-        rows = self.generator_(torch.cat([noise, condition], 1), temperature(weight)[:, None])
-        return conditioner.paste(rows, condition)
-
     # ---------------------------------------------------------------------------- sample
     @property
     def groups_(self) -> list[tuple[Any, ...]]:
@@ -461,14 +448,6 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
             by=by,
             balanced_groups=balanced_groups,
         )
-
-    def _generate(self, n_rows: int, generator: torch.Generator, plan: CellPlan) -> Tensor:
-        conditioner = self.conditioner_
-        condition = conditioner.codes(torch.as_tensor(plan.take(n_rows), device=self.device_))
-        noise = torch.randn((n_rows, self.noise_dim), generator=generator, device=self.device_)
-        zeros = torch.zeros((n_rows, 1), device=self.device_)
-        rows = self._sampler()(torch.cat([noise, condition], 1), zeros)
-        return conditioner.paste(rows, condition)
 
     # ------------------------------------------------------------------------ model files
     def _fitted_state(self) -> dict[str, Any]:

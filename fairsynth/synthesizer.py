@@ -6,11 +6,14 @@ import os
 from collections.abc import Sequence
 from typing import Any, Literal
 
+import numpy as np
 import torch
+from sklearn.utils import check_random_state
 from torch import Tensor
 
 from fairsynth.base import BaseSynthesizer
 from fairsynth.callbacks import Callback
+from fairsynth.conditioning import CategorySampler
 from fairsynth.exceptions import ParameterError, format_choices
 from fairsynth.losses import get_loss
 from fairsynth.nets import Critic, Generator, WeightAverage
@@ -100,6 +103,12 @@ class PTGANSynthesizer(BaseSynthesizer):
         count, a 1-5 rating) has every value as a mode of its own, generated exactly, as a
         category would be, while it stays a number; None leaves such columns to the mixture
         (and ``point_mass_share``), as CTGAN does.
+    training_by_sampling : bool, default=False
+        Condition each generated training row on one category of one discrete column, the
+        category drawn by the log of its frequency, and judge it against a real row of that
+        category (CTGAN's training-by-sampling, :class:`~fairsynth.conditioning.
+        CategorySampler`); samples draw the category at its frequency in the data. Rare
+        categories get more training without being over-generated.
     device : str, default='auto'
         'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.
     n_threads : int or 'auto', default='auto'
@@ -156,6 +165,7 @@ class PTGANSynthesizer(BaseSynthesizer):
     """
 
     _network_names = ("generator_", "critic_", "generator_ema_")
+    conditioner_: Any = None  # the conditioning object of a conditional model
 
     def __init__(
         self,
@@ -183,6 +193,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         max_modes: int = 10,
         point_mass_share: float | None = None,
         point_mass_values: int | None = None,
+        training_by_sampling: bool = False,
         device: str = "auto",
         n_threads: int | Literal["auto"] = "auto",
         random_state: Any = None,
@@ -214,6 +225,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         self.max_modes = max_modes
         self.point_mass_share = point_mass_share
         self.point_mass_values = point_mass_values
+        self.training_by_sampling = training_by_sampling
         self.device = device
         self.n_threads = n_threads
         self.random_state = random_state
@@ -266,7 +278,45 @@ class PTGANSynthesizer(BaseSynthesizer):
         return {
             "point_mass_share": transformer.point_mass_share,
             "point_mass_values": transformer.point_mass_values,
+            "training_by_sampling": False,
         }
+
+    # ------------------------------------------------------------------ conditioning
+    def _category_blocks(self) -> list[tuple[int, int]]:
+        """The output span of each discrete column's categories (two or more of them)."""
+        discrete = set(self.transformer_.discrete_columns_)
+        return [
+            (span.start, span.width)
+            for span in self.transformer_.spans_
+            if span.column in discrete and span.kind == "onehot" and span.width > 1
+        ]
+
+    def _fit_conditions(self, data: Tensor) -> None:
+        self.conditioner_ = None
+        if self.training_by_sampling and (blocks := self._category_blocks()):
+            self.conditioner_ = CategorySampler(blocks, self.device_).fit(data)
+
+    def _plan_sample(self, n_samples: int, random_state: Any, **options: Any) -> tuple[Any, Any]:
+        plan, net_state = super()._plan_sample(n_samples, random_state, **options)
+        if self.conditioner_ is None:
+            return plan, net_state
+        rng = check_random_state(random_state)
+        plan_seed, net_seed = (int(v) for v in rng.randint(np.iinfo(np.int32).max, size=2))
+        return np.random.default_rng(plan_seed), net_seed
+
+    def _fitted_state(self) -> dict[str, Any]:
+        state = super()._fitted_state()
+        if isinstance(self.conditioner_, CategorySampler):
+            state["category_counts_"] = self.conditioner_.counts
+        return state
+
+    def _set_fitted_state(self, fitted: dict[str, Any]) -> None:
+        fitted = dict(fitted)
+        counts = fitted.pop("category_counts_", None)
+        super()._set_fitted_state(fitted)
+        if counts is not None:
+            blocks = self._category_blocks()
+            self.conditioner_ = CategorySampler(blocks, self.device_).restore(counts)
 
     # ---------------------------------------------------------------------- networks
     def _build(self, data: Tensor) -> None:
@@ -289,14 +339,15 @@ class PTGANSynthesizer(BaseSynthesizer):
         self._loss = get_loss(self.loss)
 
     def _condition_width(self) -> int:
-        """Width of a condition appended to the generator's noise (a hook; PTGAN has none)."""
-        return 0
+        """Width of the condition appended to the generator's noise (0 without one)."""
+        return 0 if self.conditioner_ is None else self.conditioner_.width
 
-    def _tempered_fake(self, weight: Tensor, real: Tensor | None = None) -> Tensor:
+    def _tempered_fake(self, weight: Tensor, condition: Tensor | None = None) -> Tensor:
         """Generator output at the temperatures of ``weight``, noise mixed like the rows.
 
-        ``real`` holds the tempered real rows the batch is judged against (None in the
-        generator step); PTGAN ignores it, a conditional subclass reads its condition there.
+        A conditional model generates for ``condition`` (the conditions of the tempered real
+        rows the batch is judged against), or in the generator step (None) for conditions of
+        real pairs drawn and mixed by its conditioner; the conditioned blocks are pasted in.
         """
         g = self._torch_generator
         shape = (len(weight), self.noise_dim)
@@ -304,31 +355,38 @@ class PTGANSynthesizer(BaseSynthesizer):
         if self.interpolate_noise:
             other = torch.randn(shape, generator=g, device=self.device_)
             noise = interpolate(noise, other, weight)
-        return self._run_generator(noise, weight, real)
+        t = temperature(weight).unsqueeze(1)
+        conditioner = self.conditioner_
+        if conditioner is None:
+            return self.generator_(noise, t)
+        if condition is None:
+            condition = conditioner.mixed_conditions(weight, g)
+        return conditioner.paste(self.generator_(torch.cat([noise, condition], 1), t), condition)
 
-    def _run_generator(self, noise: Tensor, weight: Tensor, real: Tensor | None) -> Tensor:
-        """The generator at the temperatures of ``weight`` (a hook for conditional models)."""
-        return self.generator_(noise, temperature(weight).unsqueeze(1))
+    def _tempered_real(self, data: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor | None]:
+        """Pairs of real rows mixed at two weights, and their condition: ``(q1, q2, a1, a2, c)``.
 
-    def _draw_pairs(self, n_rows: int, size: int) -> tuple[Tensor, Tensor]:
-        """Indices of the real rows mixed into tempered samples (a hook for subclasses)."""
-        return draw_pairs(n_rows, size, self._torch_generator, self.device_)
-
-    def _tempered_real(self, data: Tensor) -> tuple[Tensor, ...]:
-        """Pairs of real rows mixed at two weights: ``(q1, q2, a1, a2)``."""
+        ``c`` is None for a model without conditions.
+        """
         g, size = self._torch_generator, self.batch_size
-        first, second = self._draw_pairs(len(data), size)
+        conditioner = self.conditioner_
+        if conditioner is None:
+            first, second = draw_pairs(len(data), size, g, self.device_)
+        else:
+            first, second, key = conditioner.draw_pairs(size, g)
         x1, x2 = data[first], data[second]
         a1 = draw_mixing_weights(size, float(self.temperature_ratio), g, self.device_)
         a2 = torch.rand(size, generator=g, device=self.device_)
-        return interpolate(x1, x2, a1), interpolate(x1, x2, a2), a1, a2
+        q1 = interpolate(x1, x2, a1)
+        condition = None if conditioner is None else conditioner.condition_of(q1, key)
+        return q1, interpolate(x1, x2, a2), a1, a2, condition
 
     # ------------------------------------------------------------------ training step
     def _critic_step(self, data: Tensor) -> dict[str, Tensor]:
-        q1, q2, a1, a2 = self._tempered_real(data)
+        q1, q2, a1, a2, condition = self._tempered_real(data)
         t1 = temperature(a1).unsqueeze(1)
         with torch.no_grad():
-            fake = self._tempered_fake(a1, q1)
+            fake = self._tempered_fake(a1, condition)
         adversarial = self._loss.critic(self.critic_(q1, t1), self.critic_(fake, t1))
         loss = adversarial
         record = {"critic_loss": adversarial.detach()}
@@ -374,7 +432,13 @@ class PTGANSynthesizer(BaseSynthesizer):
 
     def _generate(self, n_rows: int, generator: torch.Generator, plan: Any) -> Tensor:
         noise = torch.randn((n_rows, self.noise_dim), generator=generator, device=self.device_)
-        return self._sampler()(noise, torch.zeros((n_rows, 1), device=self.device_))
+        zeros = torch.zeros((n_rows, 1), device=self.device_)
+        conditioner = self.conditioner_
+        if conditioner is None:
+            return self._sampler()(noise, zeros)
+        condition = conditioner.sample_conditions(plan, n_rows)
+        rows = self._sampler()(torch.cat([noise, condition], 1), zeros)
+        return conditioner.paste(rows, condition)
 
 
 def _check_choice(name: str, value: object, choices: Sequence[object]) -> None:

@@ -192,10 +192,10 @@ def test_pairs_across_cells_by_default_or_within_one(
     model: FairPTGANSynthesizer, table: pd.DataFrame
 ) -> None:
     cell = model.conditioner_.cell_of_row
-    first, second = model._draw_pairs(len(table), 2000)
+    first, second = model.conditioner_.draw_pairs(2000, model._torch_generator)[:2]
     assert (cell[first] != cell[second]).float().mean() > 0.5
     within = clone(model).set_params(cross_group_pairs=False, epochs=1).fit(table)
-    first, second = within._draw_pairs(len(table), 2000)
+    first, second = within.conditioner_.draw_pairs(2000, within._torch_generator)[:2]
     cell = within.conditioner_.cell_of_row
     assert torch.equal(cell[first], cell[second])
 
@@ -212,7 +212,7 @@ def test_outcome_balance_moves_training_draws_towards_equal_outcomes(
         monkeypatch.setattr("fairsynth.conditioning._MULTINOMIAL_LIMIT", 10)
     balanced = clone(model).set_params(outcome_balance=0.5, cross_group_pairs=cross, epochs=1)
     balanced.fit(table)
-    first, second = balanced._draw_pairs(len(table), 40_000)
+    first, second = balanced.conditioner_.draw_pairs(40_000, balanced._torch_generator)[:2]
     drawn = table.iloc[torch.cat([first, second]).numpy()]
     for column in ("sex", "grp"):  # group sizes as in the data
         expected = table[column].value_counts(normalize=True)
