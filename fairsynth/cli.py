@@ -302,6 +302,7 @@ def evaluate(
     output: list[Path] | None = typer.Option(
         None, "--output", "-o", help="Report file: .html or .json (repeat for both)."
     ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
 ) -> None:
     """Score a synthetic table against real data; print the summary, write the report."""
     from fairsynth.evaluation import evaluate as run_evaluation
@@ -327,6 +328,7 @@ def evaluate(
         read_table(real),
         read_table(synthetic),
         real_test=None if test is None else read_table(test),
+        verbose=not quiet,
         **options,
     )
     summary = report.summary()

@@ -152,7 +152,7 @@ def test_html_is_one_self_contained_file(copy_report: EvaluationReport, tmp_path
     saved = EvaluationReport.from_json(copy_report.to_json(tmp_path / "report.json"))
     text = saved.to_html(tmp_path / "report.html").read_text()
     assert text.startswith("<!DOCTYPE html>")
-    assert len(re.findall(r'src="data:image/png;base64,[A-Za-z0-9+/=]{1000,}"', text)) == 5
+    assert len(re.findall(r'src="data:image/png;base64,[A-Za-z0-9+/=]{1000,}"', text)) == 6
     assert not re.search(r"(src|href)=[\"']?(https?:|//|file:)", text)
     assert "<script" not in text
     for heading in ("Summary", "Utility", "Fidelity", "Fairness", "Privacy"):

@@ -12,8 +12,9 @@ fairsynth's synthesizers and every baseline by the same code. See docs/evaluatio
 from __future__ import annotations
 
 from fairsynth.evaluation.core import SECTIONS, evaluate
+from fairsynth.evaluation.detection import column_detection, detection_auc
 from fairsynth.evaluation.fairness import gap_metrics, label_gap, top_share
-from fairsynth.evaluation.fidelity import category_coverage, detection_auc, quality_scores
+from fairsynth.evaluation.fidelity import category_coverage, quality_scores
 from fairsynth.evaluation.privacy import closest_distances, exact_copies
 from fairsynth.evaluation.report import EvaluationReport
 from fairsynth.evaluation.utility import build_model, tstr_scores
@@ -24,6 +25,7 @@ __all__ = [
     "build_model",
     "category_coverage",
     "closest_distances",
+    "column_detection",
     "detection_auc",
     "evaluate",
     "exact_copies",

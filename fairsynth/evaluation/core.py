@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fairsynth.evaluation._prepare import Issue, Prepared, limit_threads, prepare, seed_of
+from fairsynth.evaluation._progress import Progress
 from fairsynth.evaluation._result import SectionResult
 from fairsynth.evaluation.fairness import fairness_section
 from fairsynth.evaluation.fidelity import fidelity_section
@@ -70,9 +71,13 @@ def evaluate(
     sensitive_feature: str = "both",
     reference: bool = True,
     detection_rows: int = 5000,
+    column_detection_rows: int | None = 1000,
+    quality_rows: int | None = 50_000,
+    model_rows: int | None = 50_000,
     privacy_rows: int = 10000,
     random_state: int | np.random.Generator | None = 0,
     n_threads: int | None = 1,
+    verbose: bool = False,
 ) -> EvaluationReport:
     """Score a synthetic table for fidelity, downstream utility, fairness and privacy.
 
@@ -114,6 +119,18 @@ def evaluate(
         caller scoring many tables can switch them off.
     detection_rows : int, default 5000
         Rows drawn from each table for the detection classifier.
+    column_detection_rows : int or None, default 1000
+        Rows of each table (the first of those drawn for detection) for the per-column
+        detection table: each column alone, and every column but that one, with 20 boosting
+        iterations (the whole-table classifier has 100). None skips the table.
+    quality_rows : int or None, default 50000
+        Rows drawn from each larger table for SDMetrics' Quality report and the pictures'
+        data (SDMetrics' own default subsample of pairs is also 50,000); the Quality notes
+        say when a table was cut. None uses every row.
+    model_rows : int or None, default 50000
+        Rows drawn from a larger synthetic or real training table to train the downstream
+        models on (both alike; every test row is scored); the notes say when. None uses
+        every row.
     privacy_rows : int, default 10000
         Synthetic and held-out rows whose distance to the closest record is measured (all
         synthetic rows are checked for exact copies).
@@ -124,6 +141,8 @@ def evaluate(
         afterwards). The models are small; on a machine whose cores are busy with other work
         one thread made the gradient-boosting fits 4-8 times faster than two. None leaves the
         thread settings as they are.
+    verbose : bool, default False
+        Report progress on standard error: a bar on a terminal, a line per step otherwise.
 
     Returns
     -------
@@ -154,6 +173,12 @@ def evaluate(
             f"got {sensitive_feature!r}."
         )
     detection_rows = _positive_int(detection_rows, "detection_rows")
+    if column_detection_rows is not None:
+        column_detection_rows = _positive_int(column_detection_rows, "column_detection_rows")
+    if quality_rows is not None:
+        quality_rows = _positive_int(quality_rows, "quality_rows")
+    if model_rows is not None:
+        model_rows = _positive_int(model_rows, "model_rows")
     privacy_rows = _positive_int(privacy_rows, "privacy_rows")
     seed = seed_of(random_state)
     prepared = prepare(
@@ -167,18 +192,29 @@ def evaluate(
         task=task,
     )
     timings: dict[str, float] = {"prepare": time.perf_counter() - start}
-    with limit_threads(n_threads):
-        results = _run_sections(
-            prepared,
-            chosen,
-            timings,
-            seed,
-            models=models,
-            sensitive_feature=sensitive_feature,
-            reference=reference,
-            detection_rows=detection_rows,
-            privacy_rows=privacy_rows,
-        )
+    downstream = bool({"utility", "fairness"} & set(chosen)) and prepared.task is not None
+    progress = Progress(["downstream models"] * downstream + chosen, enabled=verbose)
+    try:
+        with limit_threads(n_threads):
+            results = _run_sections(
+                prepared,
+                chosen,
+                timings,
+                seed,
+                progress,
+                models=models,
+                sensitive_feature=sensitive_feature,
+                reference=reference,
+                rows={
+                    "detection": detection_rows,
+                    "column_detection": column_detection_rows,
+                    "quality": quality_rows,
+                    "models": model_rows,
+                    "privacy": privacy_rows,
+                },
+            )
+    finally:
+        progress.close()
     timings["total"] = time.perf_counter() - start
     settings = {
         "target": target,
@@ -196,6 +232,9 @@ def evaluate(
             "real_test": None if prepared.test is None else len(prepared.test),
         },
         "detection_rows": detection_rows,
+        "column_detection_rows": column_detection_rows,
+        "quality_rows": quality_rows,
+        "model_rows": model_rows,
         "privacy_rows": privacy_rows,
         "n_threads": n_threads,
         "versions": _versions(),
@@ -209,23 +248,26 @@ def _run_sections(
     chosen: list[str],
     timings: dict[str, float],
     seed: int,
+    progress: Progress,
     *,
     models: Sequence[str] | None,
     sensitive_feature: str,
     reference: bool,
-    detection_rows: int,
-    privacy_rows: int,
+    rows: dict[str, Any],
 ) -> list[SectionResult]:
     results: list[SectionResult] = []
     predictions: list[Prediction] = []
     if ("utility" in chosen or "fairness" in chosen) and prepared.task is not None:
         tick = time.perf_counter()
+        progress.begin("downstream models")
         predictions, issues = downstream_predictions(
             prepared,
             models=models,
             sensitive_feature=sensitive_feature,
             reference=reference,
             random_state=seed,
+            max_rows=rows["models"],
+            progress=progress.step,
         )
         results.append(SectionResult(issues=issues))
         timings["downstream models"] = time.perf_counter() - tick
@@ -234,13 +276,22 @@ def _run_sections(
     runners = {
         "utility": lambda: utility_section(prepared, predictions),
         "fidelity": lambda: fidelity_section(
-            prepared, detection_rows=detection_rows, seed=seed, reference=reference
+            prepared,
+            detection_rows=rows["detection"],
+            column_rows=rows["column_detection"],
+            quality_rows=rows["quality"],
+            seed=seed,
+            reference=reference,
+            progress=progress.step,
         ),
         "fairness": lambda: fairness_section(prepared, predictions),
-        "privacy": lambda: privacy_section(prepared, max_rows=privacy_rows, seed=seed),
+        "privacy": lambda: privacy_section(
+            prepared, max_rows=rows["privacy"], seed=seed, progress=progress.step
+        ),
     }
     for name in chosen:
         tick = time.perf_counter()
+        progress.begin(name)
         results.append(runners[name]())
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - tick
     return results

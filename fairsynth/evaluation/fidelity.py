@@ -16,20 +16,18 @@ import importlib.machinery
 import importlib.util
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from types import ModuleType
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 
-from fairsynth.evaluation._encoding import MixedEncoder
 from fairsynth.evaluation._plotdata import association_data, distribution_data
-from fairsynth.evaluation._prepare import Issue, Prepared, limit_threads
+from fairsynth.evaluation._prepare import Issue, Prepared
 from fairsynth.evaluation._result import SectionResult, SummaryRow
+from fairsynth.evaluation.detection import detection_auc, detection_part
 
 __all__ = [
     "category_coverage",
@@ -119,48 +117,6 @@ def quality_scores(
     return scores, report.get_details("Column Shapes"), report.get_details("Column Pair Trends")
 
 
-def detection_auc(
-    real: pd.DataFrame,
-    synthetic: pd.DataFrame,
-    categorical: Sequence[str],
-    numerical: Sequence[str],
-    *,
-    max_rows: int = 5000,
-    random_state: int = 0,
-    n_threads: int | None = 1,
-) -> tuple[float, int]:
-    """Cross-validated ROC AUC of a classifier told to separate real rows from synthetic ones.
-
-    Up to ``max_rows`` rows are drawn from each table (as many from both), encoded as in
-    :class:`MixedEncoder`, and scored by 3-fold out-of-fold predictions of a
-    ``HistGradientBoostingClassifier``. 0.5 means indistinguishable, 1.0 fully separable.
-    ``n_threads`` caps the threads while fitting (see :func:`evaluate`).
-
-    Returns
-    -------
-    auc : float
-    rows : int
-        Rows drawn from each table.
-    """
-    rng = np.random.default_rng(random_state)
-    n = int(min(max_rows, len(real), len(synthetic)))
-    if n < 6:
-        return np.nan, n
-    real_rows = real.iloc[rng.choice(len(real), n, replace=False)]
-    fake_rows = synthetic.iloc[rng.choice(len(synthetic), n, replace=False)]
-    encoder = MixedEncoder(categorical, numerical).fit(real)
-    x = np.vstack([encoder.transform(real_rows), encoder.transform(fake_rows)])
-    y = np.r_[np.zeros(n, dtype=int), np.ones(n, dtype=int)]
-    scores = np.zeros(2 * n)
-    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=random_state)
-    with limit_threads(n_threads):
-        for train, test in folds.split(x, y):
-            model = HistGradientBoostingClassifier(random_state=random_state)
-            model.fit(x[train], y[train])
-            scores[test] = model.predict_proba(x[test])[:, 1]
-    return float(roc_auc_score(y, scores)), n
-
-
 def category_coverage(
     real: pd.DataFrame, synthetic: pd.DataFrame, categorical: Sequence[str]
 ) -> pd.DataFrame:
@@ -189,8 +145,51 @@ def category_coverage(
     return pd.DataFrame(rows)
 
 
+def subsample(prepared: Prepared, max_rows: int | None, seed: int) -> Prepared:
+    """The same view with at most ``max_rows`` rows of each table, drawn without replacement.
+
+    For statistics of the columns' distributions and relations only: the target arrays are
+    dropped, since they no longer match the rows.
+    """
+    if max_rows is None:
+        return prepared
+    rng = np.random.default_rng([seed, 11])
+
+    def draw(frame: pd.DataFrame) -> pd.DataFrame:
+        if len(frame) <= max_rows:
+            return frame
+        chosen = np.sort(rng.choice(len(frame), max_rows, replace=False))
+        return frame.iloc[chosen].reset_index(drop=True)
+
+    test = None if prepared.test is None else draw(prepared.test)
+    return replace(
+        prepared,
+        train=draw(prepared.train),
+        synthetic=draw(prepared.synthetic),
+        test=test,
+        y_train=None,
+        y_synthetic=None,
+        y_test=None,
+    )
+
+
+def _rows_used(full: Prepared, used: Prepared) -> str:
+    """'' when no table was cut; else which tables were cut, and to how many rows."""
+    names = {"real_train": "train", "synthetic": "synthetic", "real_test": "test"}
+    cut = []
+    for name, attribute in names.items():
+        before, after = getattr(full, attribute), getattr(used, attribute)
+        if before is not None and len(after) < len(before):
+            cut.append(f"{name} {len(after):,} of {len(before):,}")
+    return "" if not cut else "SDMetrics on rows drawn at random: " + ", ".join(cut)
+
+
 def _quality_rows(
-    prepared: Prepared, columns: list[str], numerical: list[str], with_reference: bool
+    prepared: Prepared,
+    columns: list[str],
+    numerical: list[str],
+    with_reference: bool,
+    progress: Callable[[str], None],
 ) -> tuple[list[dict[str, Any]], dict[str, pd.DataFrame]]:
     """Quality against each real table; the reference scores the other real table instead."""
     real = {"real_train": prepared.train[columns]}
@@ -198,10 +197,12 @@ def _quality_rows(
         real["real_test"] = prepared.test[columns]
     rows, details = [], {}
     for name, frame in real.items():
+        progress(f"SDMetrics Quality vs {name}")
         scores, shapes, pairs = quality_scores(frame, prepared.synthetic[columns], numerical)
         other = [n for n in real if n != name]
         reference = dict.fromkeys(scores, np.nan)
         if other and with_reference:
+            progress(f"SDMetrics Quality of {other[0]} vs {name} (reference)")
             reference = quality_scores(frame, real[other[0]], numerical)[0]
         meets = pairs["Meets Threshold?"].astype("boolean").fillna(False) if len(pairs) else []
         note = (
@@ -224,86 +225,88 @@ def _quality_rows(
     return rows, details
 
 
+def _coverage_row(
+    prepared: Prepared, categorical: list[str], result: SectionResult
+) -> list[dict[str, Any]]:
+    coverage = category_coverage(prepared.train, prepared.synthetic, categorical)
+    if not len(coverage):
+        result.issues.append(Issue("fidelity", "Category coverage", "no categorical columns"))
+        return []
+    coverage_test = np.nan
+    if prepared.test is not None:
+        held_out = category_coverage(prepared.train, prepared.test, categorical)
+        coverage["coverage_real_test"] = held_out["coverage"].to_numpy()
+        coverage_test = float(held_out["coverage"].mean())
+    result.tables["coverage"] = coverage
+    return [
+        {
+            "metric": "Category coverage",
+            "against": "real_train",
+            "value": float(coverage["coverage"].mean()),
+            "reference": coverage_test,
+            "note": f"mean over {len(coverage)} categorical columns",
+        }
+    ]
+
+
 def fidelity_section(
-    prepared: Prepared, *, detection_rows: int, seed: int, reference: bool = True
+    prepared: Prepared,
+    *,
+    detection_rows: int,
+    seed: int,
+    reference: bool = True,
+    column_rows: int | None = 1000,
+    quality_rows: int | None = None,
+    progress: Callable[[str], None] = lambda detail: None,
 ) -> SectionResult:
-    """Tables ``fidelity``, ``column_shapes``, ``column_pair_trends`` and ``coverage``.
+    """The fidelity section: Quality, detection (whole table and per column), coverage.
+
+    Tables ``fidelity``, ``detection_columns``, ``column_shapes``, ``column_pair_trends`` and
+    ``coverage``.
 
     With ``reference``, every row also has the same figure for the other real table (the real
     test table scored as if it were synthetic): what genuinely fresh real data scores.
+    ``quality_rows`` caps the rows of each table that SDMetrics and the pictures use;
+    ``column_rows`` those of the per-column detection table (None: no such table).
     """
     result = SectionResult()
     columns = list(prepared.synthetic.columns)
     numerical = [c for c in prepared.numerical if c in columns]
     categorical = [c for c in prepared.categorical if c in columns]
-    rows, details = _quality_rows(prepared, columns, numerical, reference)
-    auc, n = detection_auc(
-        prepared.train,
-        prepared.synthetic,
+    sampled = subsample(prepared, quality_rows, seed)
+    rows, details = _quality_rows(sampled, columns, numerical, reference, progress)
+    cut = _rows_used(prepared, sampled)
+    for row in rows:
+        row["note"] = "; ".join(part for part in (row["note"], cut) if part)
+    detection, tables = detection_part(
+        prepared,
         categorical,
         numerical,
-        max_rows=detection_rows,
-        random_state=seed,
-        n_threads=None,  # evaluate() has set the cap already
+        detection_rows=detection_rows,
+        column_rows=column_rows,
+        seed=seed,
+        reference=reference,
+        progress=progress,
     )
-    reference_auc = np.nan
-    if prepared.test is not None and reference:
-        reference_auc = detection_auc(
-            prepared.train,
-            prepared.test[columns],
-            categorical,
-            numerical,
-            max_rows=detection_rows,
-            random_state=seed,
-            n_threads=None,
-        )[0]
-    note = f"HistGB, 3-fold, {n} rows drawn from each table; 0.5 = indistinguishable"
-    if auc < 0.5:
-        # Rows present in both tables carry both labels, so out-of-fold guesses flip: a
-        # sign of copies (see privacy), not of a table better than real data.
-        note += f"; raw AUC {auc:.3f} shown as 0.5 (chance, or rows shared with real_train)"
-        auc = 0.5
-    rows.append(
-        {
-            "metric": "Detection AUC",
-            "against": "real_train",
-            "value": auc,
-            "reference": reference_auc,
-            "note": note,
-        }
-    )
-    coverage = category_coverage(prepared.train, prepared.synthetic, categorical)
-    if len(coverage):
-        coverage_test = np.nan
-        if prepared.test is not None:
-            held_out = category_coverage(prepared.train, prepared.test, categorical)
-            coverage["coverage_real_test"] = held_out["coverage"].to_numpy()
-            coverage_test = float(held_out["coverage"].mean())
-        rows.append(
-            {
-                "metric": "Category coverage",
-                "against": "real_train",
-                "value": float(coverage["coverage"].mean()),
-                "reference": coverage_test,
-                "note": f"mean over {len(coverage)} categorical columns",
-            }
-        )
-        result.tables["coverage"] = coverage
-    else:
-        result.issues.append(Issue("fidelity", "Category coverage", "no categorical columns"))
+    rows += detection
+    rows += _coverage_row(prepared, categorical, result)
     table = pd.DataFrame(rows)
     result.tables["fidelity"] = table
+    result.tables.update(tables)
     shapes = details["shapes:real_train"]
     if "shapes:real_test" in details:
         shapes = shapes.merge(details["shapes:real_test"], on=["Column", "Metric"], how="left")
     result.tables["column_shapes"] = shapes.rename(columns={"Column": "column", "Metric": "metric"})
     result.tables["column_pair_trends"] = details["pairs:real_train"]
-    result.plot_data["distributions"] = distribution_data(prepared)
-    result.plot_data["associations"] = association_data(prepared)
+    progress("data for the pictures")
+    result.plot_data["distributions"] = distribution_data(sampled)
+    result.plot_data["associations"] = association_data(sampled)
     for _, row in table.iterrows():
-        if row["metric"] in ("Quality", "Detection AUC", "Category coverage"):
+        if row["metric"] in ("Quality", "Category coverage") or row["metric"].startswith(
+            "Detection AUC"
+        ):
             direction: Literal["higher", "lower"] = (
-                "lower" if row["metric"] == "Detection AUC" else "higher"
+                "lower" if row["metric"].startswith("Detection AUC") else "higher"
             )
             result.summary.append(
                 SummaryRow(
@@ -312,7 +315,7 @@ def fidelity_section(
                     row["value"],
                     row["reference"],
                     direction,
-                    row["note"] if row["metric"] == "Detection AUC" else "",
+                    row["note"] if row["metric"] != "Category coverage" else "",
                 )
             )
     return result

@@ -48,9 +48,10 @@ class EvaluationReport:
     Attributes
     ----------
     tables : dict of str to DataFrame
-        Tidy tables: ``utility``, ``fidelity``, ``column_shapes``, ``column_pair_trends``,
-        ``coverage``, ``label_gap``, ``fairness``, ``group_rates``, ``privacy`` (those of the
-        sections that ran) and ``notes`` (entries that could not be computed, and caveats).
+        Tidy tables: ``utility``, ``fidelity``, ``detection_columns``, ``column_shapes``,
+        ``column_pair_trends``, ``coverage``, ``label_gap``, ``fairness``, ``group_rates``,
+        ``privacy`` (those of the sections that ran) and ``notes`` (entries that could not be
+        computed, and caveats).
     plot_data : dict of str to DataFrame
         The numbers behind the HTML pictures (histograms, pair associations).
     settings : dict

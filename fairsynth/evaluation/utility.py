@@ -169,11 +169,16 @@ def downstream_predictions(
     sensitive_feature: str = "both",
     reference: bool = True,
     random_state: int = 0,
+    max_rows: int | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[list[Prediction], list[Issue]]:
     """Fit each model on the synthetic (and real) training table; predict the real test table.
 
     The fixed selection rate is the real training table's share of positive labels, the same
     for every model, so that a generator that only shrinks the positive rate gains nothing.
+    A training table longer than ``max_rows`` is cut to that many rows drawn at random (the
+    synthetic and the real one alike, so the comparison stays even); the test table never
+    is. ``progress`` is told of each fit before it starts.
     """
     if prepared.test is None:
         return [], [Issue("utility", "all", "needs real_test (held-out real rows)")]
@@ -193,10 +198,14 @@ def downstream_predictions(
     sources = {"synthetic": (prepared.synthetic, prepared.y_synthetic)}
     if reference:
         sources["real"] = (prepared.train, prepared.y_train)
+    predictions, issues = [], []
+    if max_rows is not None:
+        sources, cut = _cut_rows(sources, max_rows, random_state)
+        if cut:
+            issues.append(Issue("utility", "training rows", cut))
     rate = np.nan
     if prepared.task == "classification" and prepared.y_train is not None:
         rate = float(np.mean(prepared.y_train))
-    predictions, issues = [], []
     for trained_on, (frame, y) in sources.items():
         reason = _unusable(y, prepared.task, trained_on, prepared)
         for with_sensitive in variants:
@@ -205,6 +214,9 @@ def downstream_predictions(
                 predictions.append(prediction)
                 if not reason:
                     assert y is not None
+                    if progress is not None:
+                        sensitive = "with" if with_sensitive else "without"
+                        progress(f"{name} on {trained_on} rows, {sensitive} S ({len(y):,} rows)")
                     fit = _fit_predict(
                         prediction, (frame, y), prepared.test, prepared, random_state, rate
                     )
@@ -212,6 +224,23 @@ def downstream_predictions(
         if reason:
             issues.append(Issue("utility", f"models trained on {trained_on}", reason))
     return predictions, issues
+
+
+def _cut_rows(
+    sources: dict[str, tuple[pd.DataFrame, np.ndarray | None]], max_rows: int, seed: int
+) -> tuple[dict[str, tuple[pd.DataFrame, np.ndarray | None]], str]:
+    """At most ``max_rows`` rows of each training table, and a note naming the tables cut."""
+    rng = np.random.default_rng([seed, 13])
+    out, cut = {}, []
+    for name, (frame, y) in sources.items():
+        if len(frame) <= max_rows:
+            out[name] = (frame, y)
+            continue
+        rows = np.sort(rng.choice(len(frame), max_rows, replace=False))
+        out[name] = (frame.iloc[rows].reset_index(drop=True), None if y is None else y[rows])
+        cut.append(f"{name} {max_rows:,} of {len(frame):,}")
+    note = "models trained on rows drawn at random: " + ", ".join(cut) if cut else ""
+    return out, note
 
 
 def _scores(task: str | None, y: np.ndarray | None, prediction: Prediction) -> dict[str, float]:
