@@ -379,7 +379,12 @@ def _headline(record: dict[str, Any]) -> str:
     if record["status"] != "ok":
         return record["status"] + ": " + record.get("error", "").splitlines()[-1][:120]
     values = {m: v for m, v, _, _ in record["metrics"]}
-    shown = [("Quality", "Quality_Score"), ("HistGB AUC", "HistGB_AUC"), ("fit s", "Train_Time")]
+    shown = [
+        ("Quality", "Quality_Score"),
+        ("detection AUC", "Detection_AUC"),
+        ("HistGB AUC", "HistGB_AUC"),
+        ("fit s", "Train_Time"),
+    ]
     return "ok, " + ", ".join(f"{label} {values[m]:.3g}" for label, m in shown if m in values)
 
 

@@ -105,6 +105,7 @@ def wide_table(n_rows: int, *, random_state: int = 0) -> pd.DataFrame:
     base = adult.iloc[rng.integers(0, len(adult), n_rows)].reset_index(drop=True)
     t = _perturb(base, rng)
     gain, loss, hours, age = t["capital-gain"], t["capital-loss"], t["hours-per-week"], t["age"]
+    deciles = list(adult["fnlwgt"].quantile(np.arange(1, 10) / 10))
     derived = {
         "age_band": _band(age, [25, 35, 45, 55, 65], "age"),
         "age_decade": (age // 10 * 10).astype(str) + "s",
@@ -112,7 +113,7 @@ def wide_table(n_rows: int, *, random_state: int = 0) -> pd.DataFrame:
         "gain_band": _band(gain, [1, 3000, 7000, 15000], "g"),
         "loss_band": _band(loss, [1, 1500, 2000], "l"),
         "has_capital": np.where((gain > 0) | (loss > 0), "yes", "no"),
-        "fnlwgt_decile": _band(t["fnlwgt"], list(adult["fnlwgt"].quantile(np.arange(1, 10) / 10)), "w"),
+        "fnlwgt_decile": _band(t["fnlwgt"], deciles, "w"),
         "region": t["native-country"].map(_REGIONS).fillna("Europe/other"),
         "occupation_sex": _cross(t["occupation"], t["sex"]),
         "education_sex": _cross(t["education"], t["sex"]),

@@ -302,6 +302,9 @@ def evaluate(
     output: list[Path] | None = typer.Option(
         None, "--output", "-o", help="Report file: .html or .json (repeat for both)."
     ),
+    max_rows: int | None = typer.Option(
+        None, "--max-rows", help="Rows of each table for Quality and the models' training [50000]."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
 ) -> None:
     """Score a synthetic table against real data; print the summary, write the report."""
@@ -324,6 +327,8 @@ def evaluate(
     )
     if threads is not None:
         options["n_threads"] = threads or None  # 0: no cap
+    if max_rows is not None:
+        options["quality_rows"] = options["model_rows"] = max_rows
     report = run_evaluation(
         read_table(real),
         read_table(synthetic),

@@ -11,7 +11,7 @@ import pandas as pd
 from fairsynth.datasets import load_dataset
 from fairsynth.io import check_output_path, write_table
 
-__all__ = ["compare_tables", "run_demo"]
+__all__ = ["compare_tables", "fidelity_line", "run_demo"]
 
 
 def compare_tables(
@@ -40,6 +40,31 @@ def compare_tables(
     return frame.astype(float).round(3)
 
 
+def fidelity_line(
+    real: pd.DataFrame, synthetic: pd.DataFrame, test: pd.DataFrame, target: str, positive: object
+) -> str:
+    """Detection AUC beside SDMetrics Quality, and the columns that give the rows away most.
+
+    The fidelity section of :func:`fairsynth.evaluation.evaluate` (without the real-data
+    references), as one line.
+    """
+    from fairsynth.evaluation import evaluate
+
+    report = evaluate(
+        real, synthetic, real_test=test, target=target, positive_label=positive,
+        sections=["fidelity"], reference=False,
+    )  # fmt: skip
+    values = report.summary().set_index("metric")["value"]
+    worst = report.tables["detection_columns"].head(3)
+    named = ", ".join(f"{r.column} {r.auc_alone:.2f}" for r in worst.itertuples())
+    return (
+        f"Fidelity: detection AUC {values['Detection AUC (vs real_train)']:.3f} "
+        f"(0.5 = indistinguishable from real rows), SDMetrics Quality "
+        f"{values['Quality (vs real_train)']:.3f}; the columns that give the rows away most, "
+        f"each alone: {named}."
+    )
+
+
 def run_demo(output: str | Path, *, verbose: bool = True, **params: Any) -> pd.DataFrame:
     """Fit PTGAN on Adult's training table with ``params``, write samples to ``output``.
 
@@ -59,6 +84,7 @@ def run_demo(output: str | Path, *, verbose: bool = True, **params: Any) -> pd.D
     table = compare_tables(real, synthetic, dataset.target, dataset.positive_label, "sex")
     with pd.option_context("display.width", 120, "display.max_rows", 100):
         print(table.to_string())
+    print(fidelity_line(real, synthetic, dataset.test, dataset.target, dataset.positive_label))
     print(
         f"\nFit: {model.fit_time_:.1f} s ({len(model.history_)} epoch(s), "
         f"device {model.device_}); sampling: {len(real) / sample_time:,.0f} rows/s."

@@ -110,3 +110,20 @@ def test_target_coded_differently_is_exit_2(files: dict[str, str], tmp_path) -> 
     assert result.exit_code == 2, result.output
     assert "target column 'credit' in synthetic shares no value with real_train" in result.stderr
     assert "synthetic has '0', '1', real_train has 'bad', 'good'" in result.stderr
+
+
+def test_max_rows_and_progress_on_stderr(files: dict[str, str], tmp_path) -> None:
+    report = tmp_path / "report.json"
+    args = _args(
+        files, "-p", "good", "--section", "fidelity", "--max-rows", "300", "-o", str(report)
+    )
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    settings = json.loads(report.read_text())["settings"]
+    assert settings["quality_rows"] == settings["model_rows"] == 300
+    assert "SDMetrics on rows drawn at random: real_train 300 of 700" in result.stdout
+    progress = [line for line in result.stderr.splitlines() if line.startswith("evaluate ")]
+    assert any(line.endswith("fidelity: detection by column: age") for line in progress)
+    assert progress[-1].endswith(" s  done")
+    quiet = CliRunner().invoke(app, [*args, "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""

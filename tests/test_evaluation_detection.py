@@ -187,3 +187,19 @@ def test_verbose_evaluate_reports_each_long_step(adult, capsys) -> None:
     assert err.rstrip().endswith("done")
     evaluate(train, test, sections=["privacy"], **ARGS)
     assert capsys.readouterr().err == ""
+
+
+def test_wide_table_builder_has_the_scale_issue_shape() -> None:
+    from benchmarks.widetable import shuffled_copy, wide_table
+
+    table = wide_table(3000, random_state=0)
+    assert table.shape == (3000, 42)
+    assert sum(not pd.api.types.is_numeric_dtype(table[c]) for c in table.columns) == 29
+    assert table.equals(wide_table(3000, random_state=0))
+    assert set(table["income"]) == {"<=50K", ">50K"}
+    assert table["workclass_occupation"].nunique() > 40
+    fake = shuffled_copy(table, keep=("income", "sex"), random_state=1)
+    moved = [c for c in table.columns if not fake[c].equals(table[c])]
+    assert "income" not in moved and "sex" not in moved and 10 <= len(moved) <= 16
+    for column in moved:  # shuffled: same values, another order
+        assert sorted(fake[column].astype(str)) == sorted(table[column].astype(str))
