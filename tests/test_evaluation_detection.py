@@ -123,6 +123,20 @@ def test_quality_rows_cap_is_said_in_the_notes(adult) -> None:
     ] == ""  # fmt: skip
 
 
+def test_model_rows_cap_trains_on_a_sample_and_says_so(adult) -> None:
+    train, test = adult
+    options = {"sections": ["utility"], "models": ["LogReg"], "sensitive_feature": "included"}
+    report = evaluate(train, test, real_test=test, model_rows=500, **options, **ARGS)
+    reasons = report.notes.set_index("item")["reason"]
+    assert reasons["training rows"] == (
+        "models trained on rows drawn at random: synthetic 500 of 800, real 500 of 1,500"
+    )
+    assert report.tables["utility"]["auc"].between(0.7, 1.0).all()
+    whole = evaluate(train, test, real_test=test, model_rows=None, **options, **ARGS)
+    assert "training rows" not in set(whole.notes["item"])
+    assert not whole.tables["utility"]["auc"].equals(report.tables["utility"]["auc"])
+
+
 def test_chunked_closest_distances_equal_a_brute_force_search(adult) -> None:
     train, test = adult
     numerical = ["age", "fnlwgt", "hours-per-week", "capital-gain"]

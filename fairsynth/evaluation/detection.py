@@ -109,7 +109,7 @@ def column_detection(
     numerical: Sequence[str],
     *,
     max_rows: int = 5000,
-    column_rows: int = 2000,
+    column_rows: int = 1000,
     max_iter: int = _COLUMN_ITER,
     random_state: int = 0,
     n_threads: int | None = 1,

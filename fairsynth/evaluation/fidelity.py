@@ -17,7 +17,6 @@ import importlib.util
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from types import ModuleType
 from typing import Any, Literal
 
@@ -27,6 +26,7 @@ import pandas as pd
 from fairsynth.evaluation._plotdata import association_data, distribution_data
 from fairsynth.evaluation._prepare import Issue, Prepared
 from fairsynth.evaluation._result import SectionResult, SummaryRow
+from fairsynth.evaluation._rows import rows_used, subsample
 from fairsynth.evaluation.detection import detection_auc, detection_part
 
 __all__ = [
@@ -145,45 +145,6 @@ def category_coverage(
     return pd.DataFrame(rows)
 
 
-def subsample(prepared: Prepared, max_rows: int | None, seed: int) -> Prepared:
-    """The same view with at most ``max_rows`` rows of each table, drawn without replacement.
-
-    For statistics of the columns' distributions and relations only: the target arrays are
-    dropped, since they no longer match the rows.
-    """
-    if max_rows is None:
-        return prepared
-    rng = np.random.default_rng([seed, 11])
-
-    def draw(frame: pd.DataFrame) -> pd.DataFrame:
-        if len(frame) <= max_rows:
-            return frame
-        chosen = np.sort(rng.choice(len(frame), max_rows, replace=False))
-        return frame.iloc[chosen].reset_index(drop=True)
-
-    test = None if prepared.test is None else draw(prepared.test)
-    return replace(
-        prepared,
-        train=draw(prepared.train),
-        synthetic=draw(prepared.synthetic),
-        test=test,
-        y_train=None,
-        y_synthetic=None,
-        y_test=None,
-    )
-
-
-def _rows_used(full: Prepared, used: Prepared) -> str:
-    """'' when no table was cut; else which tables were cut, and to how many rows."""
-    names = {"real_train": "train", "synthetic": "synthetic", "real_test": "test"}
-    cut = []
-    for name, attribute in names.items():
-        before, after = getattr(full, attribute), getattr(used, attribute)
-        if before is not None and len(after) < len(before):
-            cut.append(f"{name} {len(after):,} of {len(before):,}")
-    return "" if not cut else "SDMetrics on rows drawn at random: " + ", ".join(cut)
-
-
 def _quality_rows(
     prepared: Prepared,
     columns: list[str],
@@ -275,7 +236,7 @@ def fidelity_section(
     categorical = [c for c in prepared.categorical if c in columns]
     sampled = subsample(prepared, quality_rows, seed)
     rows, details = _quality_rows(sampled, columns, numerical, reference, progress)
-    cut = _rows_used(prepared, sampled)
+    cut = rows_used(prepared, sampled)
     for row in rows:
         row["note"] = "; ".join(part for part in (row["note"], cut) if part)
     detection, tables = detection_part(

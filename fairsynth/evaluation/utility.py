@@ -44,6 +44,7 @@ from fairsynth.evaluation._prepare import (
     seed_of,
 )
 from fairsynth.evaluation._result import SectionResult, SummaryRow
+from fairsynth.evaluation._rows import by_chunks, cut_rows
 from fairsynth.evaluation.fairness import attributes, gap_metrics, top_share
 from fairsynth.exceptions import ParameterError, format_choices
 
@@ -150,11 +151,11 @@ def _fit_predict(
     features = test[categorical + numerical]
     if prepared.task == "classification":
         positive = list(model.classes_).index(True)
-        prediction.score = model.predict_proba(features)[:, positive]
-        prediction.pred = (model.predict(features) == True).astype(int)  # noqa: E712
+        prediction.score = by_chunks(model.predict_proba, features)[:, positive]
+        prediction.pred = (by_chunks(model.predict, features) == True).astype(int)  # noqa: E712
         prediction.pred_at_rate = top_share(prediction.score, selection_rate)
     else:
-        prediction.pred = np.asarray(model.predict(features), dtype=float)
+        prediction.pred = np.asarray(by_chunks(model.predict, features), dtype=float)
     return [
         Issue("utility", f"{prediction.model} trained on {prediction.trained_on}", str(w.message))
         for w in caught
@@ -200,7 +201,7 @@ def downstream_predictions(
         sources["real"] = (prepared.train, prepared.y_train)
     predictions, issues = [], []
     if max_rows is not None:
-        sources, cut = _cut_rows(sources, max_rows, random_state)
+        sources, cut = cut_rows(sources, max_rows, random_state)
         if cut:
             issues.append(Issue("utility", "training rows", cut))
     rate = np.nan
@@ -224,23 +225,6 @@ def downstream_predictions(
         if reason:
             issues.append(Issue("utility", f"models trained on {trained_on}", reason))
     return predictions, issues
-
-
-def _cut_rows(
-    sources: dict[str, tuple[pd.DataFrame, np.ndarray | None]], max_rows: int, seed: int
-) -> tuple[dict[str, tuple[pd.DataFrame, np.ndarray | None]], str]:
-    """At most ``max_rows`` rows of each training table, and a note naming the tables cut."""
-    rng = np.random.default_rng([seed, 13])
-    out, cut = {}, []
-    for name, (frame, y) in sources.items():
-        if len(frame) <= max_rows:
-            out[name] = (frame, y)
-            continue
-        rows = np.sort(rng.choice(len(frame), max_rows, replace=False))
-        out[name] = (frame.iloc[rows].reset_index(drop=True), None if y is None else y[rows])
-        cut.append(f"{name} {max_rows:,} of {len(frame):,}")
-    note = "models trained on rows drawn at random: " + ", ".join(cut) if cut else ""
-    return out, note
 
 
 def _scores(task: str | None, y: np.ndarray | None, prediction: Prediction) -> dict[str, float]:
