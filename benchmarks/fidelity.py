@@ -44,6 +44,13 @@ ABLATIONS: dict[str, dict[str, Any]] = {
         "point_mass_values": 128,
         "coherency_weight": 20.0,
     },
+    "training-by-sampling": {"training_by_sampling": True},
+    "point-values-128+coherency-20+training-by-sampling": {
+        "point_mass_share": 0.05,
+        "point_mass_values": 128,
+        "coherency_weight": 20.0,
+        "training_by_sampling": True,
+    },
 }
 
 

@@ -132,20 +132,14 @@ def _import(module: str, package: str, hint: str = INSTALL_HINT) -> Any:
         ) from exc
 
 
-def _attribute(path: str, hint: str) -> Any:
-    module, _, name = path.partition(":")
-    found = getattr(_import(module, "fairsynth", hint), name, None)
-    if found is None:
-        raise MissingPackageError(f"{path} does not exist in this fairsynth checkout: {hint}.")
-    return found
-
-
 # ---------------------------------------------------------------------------- fairsynth
-def _fairsynth(path: str, config: dict[str, Any], **sample_kwargs: Any) -> Factory:
-    """A fairsynth estimator at ``path`` ('module:Class'), imported when first built."""
+def _fairsynth(name: str, config: dict[str, Any], **sample_kwargs: Any) -> Factory:
+    """A fairsynth estimator by its model name (fairsynth.registry), imported when built."""
 
     def factory(dataset: Dataset, seed: int, overrides: dict[str, Any]) -> Adapter:
-        cls = _attribute(path, "this model is not in this version of fairsynth")
+        from fairsynth.registry import synthesizer_class
+
+        cls = synthesizer_class(name)
         params = {"discrete_columns": dataset.discrete_columns, "verbose": False}
         params.update(config)
         params.update(overrides)
@@ -166,7 +160,7 @@ def _fair_ptgan(dataset: Dataset, seed: int, overrides: dict[str, Any]) -> Adapt
         "target": dataset.target,
         "positive_label": dataset.positive_label,
     }
-    factory = _fairsynth("fairsynth.fair:FairPTGANSynthesizer", config, fairness=fairness)
+    factory = _fairsynth("fair-ptgan", config, fairness=fairness)
     return factory(dataset, seed, overrides)
 
 
@@ -237,7 +231,7 @@ def build(name: str, dataset: Dataset, seed: int, overrides: dict[str, Any] | No
     return spec.factory(dataset, seed, {**spec.defaults, **(overrides or {})})
 
 
-_PTGAN = "fairsynth.synthesizer:PTGANSynthesizer"
+_PTGAN = "ptgan"
 _ABLATIONS = {
     "wgan-gp": "WGAN-GP on PTGAN's networks (no tempering, ordinary gradient penalty)",
     "wgan-gp-5": "the same with 5 critic steps per generator step",
@@ -260,9 +254,7 @@ SYNTHESIZERS: dict[str, Spec] = {
     "fair-ptgan": Spec(
         _fair_ptgan, "fairsynth", "FairPTGAN on all sensitive columns, sampled at fairness 1"
     ),
-    "gantk": Spec(
-        _fairsynth("fairsynth.gantk:GANTKSynthesizer", {}), "fairsynth", "GA-NTK, defaults"
-    ),
+    "gantk": Spec(_fairsynth("ga-ntk", {}), "fairsynth", "GA-NTK, defaults"),
     "ctgan": Spec(_ctgan("CTGAN"), "baseline", "CTGAN (ctgan), defaults: 300 epochs", "ctgan"),
     "tvae": Spec(_ctgan("TVAE"), "baseline", "TVAE (ctgan), defaults: 300 epochs", "ctgan"),
     "gaussian-copula": Spec(

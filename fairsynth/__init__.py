@@ -17,6 +17,7 @@ from fairsynth.exceptions import (
     NotFittedError,
     ParameterError,
 )
+from fairsynth.registry import CLASS_MODULES
 
 if TYPE_CHECKING:
     from fairsynth.evaluation import EvaluationReport, evaluate
@@ -27,9 +28,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
-    "PTGANSynthesizer": "fairsynth.synthesizer",
-    "GANTKSynthesizer": "fairsynth.gantk",
-    "FairPTGANSynthesizer": "fairsynth.fair",
+    **CLASS_MODULES,
     "evaluate": "fairsynth.evaluation",
     "EvaluationReport": "fairsynth.evaluation",
 }

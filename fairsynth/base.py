@@ -10,7 +10,6 @@ The fit loop, time budget, callbacks, seeding, sampling in chunks and save/load 
 
 from __future__ import annotations
 
-import importlib
 import time
 import warnings
 from collections.abc import Iterator
@@ -44,19 +43,13 @@ from fairsynth.modelfile import (
     read_model_file,
     write_model_file,
 )
+from fairsynth.registry import CLASS_MODULES, synthesizer_class
 from fairsynth.threads import check_threads, resolve_threads, torch_threads
 from fairsynth.transform import TableTransformer
 
 __all__ = ["BaseSynthesizer", "resolve_device"]
 
-_REGISTRY: dict[str, type[BaseSynthesizer]] = {}
-# Where each synthesizer class is defined, so that ``load`` in a fresh process (the CLI) finds
-# it. An explicit list: a model file can only name one of these, never make us import a module.
-_MODULES = {
-    "PTGANSynthesizer": "fairsynth.synthesizer",
-    "GANTKSynthesizer": "fairsynth.gantk",
-    "FairPTGANSynthesizer": "fairsynth.fair",
-}
+_REGISTRY: dict[str, type[BaseSynthesizer]] = {}  # every class defined so far, by name
 # A sampled chunk holds at most this many matrix cells (float32, then a float64 copy while
 # decoding): about 200 MB, so a table with thousands of categories still streams in bounded memory.
 _MAX_CHUNK_CELLS = 2**24
@@ -532,8 +525,8 @@ class BaseSynthesizer(BaseEstimator):
             it was chosen for the machine that fitted it).
         """
         contents = read_model_file(path)
-        if contents.class_name not in _REGISTRY and contents.class_name in _MODULES:
-            importlib.import_module(_MODULES[contents.class_name])
+        if contents.class_name not in _REGISTRY and contents.class_name in CLASS_MODULES:
+            synthesizer_class(contents.class_name)  # imports its module: a fresh process
         target = _REGISTRY.get(contents.class_name)
         if target is None or not issubclass(target, cls):
             raise ModelFileError(

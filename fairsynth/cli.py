@@ -33,6 +33,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: "[auto]" is a default, not a style tag
 )
 
 
@@ -96,21 +97,15 @@ def main() -> None:
 
 
 # ------------------------------------------------------------------------------------ models
-MODELS = {
-    "ptgan": ("fairsynth.synthesizer", "PTGANSynthesizer"),
-    "ga-ntk": ("fairsynth.gantk", "GANTKSynthesizer"),
-    "fair-ptgan": ("fairsynth.fair", "FairPTGANSynthesizer"),
-}
 FAIR_OPTIONS = ("--sensitive", "--target", "--positive-label")
 
 
 def _model_class(name: str) -> Any:
-    import importlib
+    from fairsynth.registry import SYNTHESIZERS, synthesizer_class
 
-    if name not in MODELS:
-        fail(f"Unknown model {name!r}. Valid choices: {', '.join(MODELS)}")
-    module, cls = MODELS[name]
-    return getattr(importlib.import_module(module), cls)
+    if name not in SYNTHESIZERS:  # a model name only (the registry also takes class names)
+        fail(f"Unknown model {name!r}. Valid choices: {', '.join(SYNTHESIZERS)}")
+    return synthesizer_class(name)
 
 
 def _split_names(values: list[str] | None) -> list[str] | None:

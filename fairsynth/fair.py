@@ -32,7 +32,7 @@ from torch import Tensor
 
 from fairsynth._schema import resolve_discrete
 from fairsynth.conditioning import CellPlan, Conditioner
-from fairsynth.exceptions import DataError, ParameterError, format_choices
+from fairsynth.exceptions import DataError, FairnessWarning, ParameterError, format_choices
 from fairsynth.knob import allocate, outcome_distribution
 from fairsynth.synthesizer import PTGANSynthesizer
 from fairsynth.transform import TableTransformer
@@ -40,10 +40,6 @@ from fairsynth.transform import TableTransformer
 __all__ = ["FairPTGANSynthesizer", "FairnessWarning"]
 
 _SMALL_CELLS = ("warn", "error")
-
-
-class FairnessWarning(UserWarning):
-    """A cell rests on few real rows, or a requested outcome rate had to be clipped to [0, 1]."""
 
 
 class FairPTGANSynthesizer(PTGANSynthesizer):

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from fairsynth.base import BaseSynthesizer
 from fairsynth.callbacks import Callback
-from fairsynth.exceptions import ParameterError, format_choices
+from fairsynth.exceptions import ParameterError, check_choice
 from fairsynth.nets import Generator
 from fairsynth.ntk import gradient_flow_prediction, kernel_memory_bytes, relu_ntk
 
@@ -193,8 +193,8 @@ class GANTKSynthesizer(BaseSynthesizer):
 
     # ------------------------------------------------------------------------- checks
     def _check_params(self) -> None:
-        _check_choice("norm", self.norm, ("batch", "layer", "none"))
-        _check_choice("categorical_head", self.categorical_head, ("softmax", "gumbel"))
+        check_choice("norm", self.norm, ("batch", "layer", "none"))
+        check_choice("categorical_head", self.categorical_head, ("softmax", "gumbel"))
         for name in ("noise_dim", "ntk_depth"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -276,11 +276,6 @@ class GANTKSynthesizer(BaseSynthesizer):
 
     def _generate(self, n_rows: int, generator: torch.Generator, plan: Any) -> Tensor:
         return self._fake(n_rows, generator)
-
-
-def _check_choice(name: str, value: object, choices: Sequence[object]) -> None:
-    if value not in choices:
-        raise ParameterError(f"Unknown {name} {value!r}. Valid choices: {format_choices(choices)}")
 
 
 def _check_number(name: str, value: object, *, positive: bool) -> None:

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from fairsynth.exceptions import DataError
+from fairsynth.exceptions import DataError, LeftoverWarning
 
 try:  # POSIX; elsewhere the temporary file is still used, without the lock
     import fcntl
@@ -51,10 +51,6 @@ __all__ = [
 
 #: The output name that means standard output.
 STDOUT = "-"
-
-
-class LeftoverWarning(UserWarning):
-    """A partial output left by a killed process was found and removed."""
 
 
 def temporary_path(out: Path) -> Path:

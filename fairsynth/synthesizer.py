@@ -14,7 +14,7 @@ from torch import Tensor
 from fairsynth.base import BaseSynthesizer
 from fairsynth.callbacks import Callback
 from fairsynth.conditioning import CategorySampler
-from fairsynth.exceptions import ParameterError, format_choices
+from fairsynth.exceptions import ParameterError, check_choice
 from fairsynth.losses import get_loss
 from fairsynth.nets import Critic, Generator, WeightAverage
 from fairsynth.tempering import (
@@ -236,8 +236,8 @@ class PTGANSynthesizer(BaseSynthesizer):
 
     # ------------------------------------------------------------------------- checks
     def _check_params(self) -> None:
-        _check_choice("norm", self.norm, ("batch", "layer", "none"))
-        _check_choice("categorical_head", self.categorical_head, ("softmax", "gumbel"))
+        check_choice("norm", self.norm, ("batch", "layer", "none"))
+        check_choice("categorical_head", self.categorical_head, ("softmax", "gumbel"))
         get_loss(self.loss)
         if not 0.0 <= float(self.temperature_ratio) <= 1.0:
             raise ParameterError(
@@ -439,8 +439,3 @@ class PTGANSynthesizer(BaseSynthesizer):
         condition = conditioner.sample_conditions(plan, n_rows)
         rows = self._sampler()(torch.cat([noise, condition], 1), zeros)
         return conditioner.paste(rows, condition)
-
-
-def _check_choice(name: str, value: object, choices: Sequence[object]) -> None:
-    if value not in choices:
-        raise ParameterError(f"Unknown {name} {value!r}. Valid choices: {format_choices(choices)}")

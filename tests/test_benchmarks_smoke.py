@@ -28,7 +28,6 @@ from benchmarks.fair_resampling import resample, score, swapped_tables  # noqa: 
 from benchmarks.registry import (  # noqa: E402
     SYNTHESIZERS,
     MissingPackageError,
-    _attribute,
     _import,
     build,
 )
@@ -123,8 +122,6 @@ def test_registry_errors_name_what_to_do() -> None:
         build("no-such", None, 0)  # type: ignore[arg-type]
     with pytest.raises(MissingPackageError, match="bench extra"):
         _import("no_such_module_for_fairsynth", "no-such-package")
-    with pytest.raises(MissingPackageError, match="not in this version"):
-        _attribute("fairsynth.synthesizer:NoSuchSynthesizer", "not in this version")
 
 
 def test_gradient_variance_leaves_the_model_as_it_was() -> None:

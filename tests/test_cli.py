@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -193,3 +194,12 @@ def test_warnings_are_one_line(tmp_path: Path, small_csv: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.strip().splitlines()  # 200 rows: a (sex, income) cell under 10 rows
     assert len(lines) == 1 and lines[0].startswith("Warning: ") and "min_cell_size" in lines[0]
+
+
+@pytest.mark.parametrize("command", ["fit", "sample", "demo", "evaluate", "frontier"])
+def test_help_shows_bracketed_defaults(command: str) -> None:
+    # rich markup once took "[model default]" for a style tag and printed "the data ."
+    text = runner.invoke(app, [command, "--help"]).output
+    assert not re.search(r" \.(\s|$)", text), text
+    if command in ("fit", "demo"):
+        assert "Passes over the data [model default]." in " ".join(text.split())

@@ -164,3 +164,15 @@ def test_non_saturating_loss_trains(tiny_params: dict[str, object]) -> None:
     assert all(np.isfinite(losses))
     # the logistic critic loss starts near 2 log 2 (scores near zero)
     assert 0.5 < losses[0] < 3.0
+
+
+def test_one_registry_serves_the_package_the_cli_and_model_files() -> None:
+    import fairsynth
+    from fairsynth.registry import CLASS_MODULES, SYNTHESIZERS, synthesizer_class
+
+    for name, (_, class_name) in SYNTHESIZERS.items():
+        cls = synthesizer_class(name)
+        assert cls is synthesizer_class(class_name) is getattr(fairsynth, class_name)
+        assert cls.__module__ == CLASS_MODULES[class_name]
+    with pytest.raises(ParameterError, match=r"Unknown model 'ctgan'\. Valid choices: 'ptgan'"):
+        synthesizer_class("ctgan")
