@@ -62,6 +62,35 @@ seed seeds the synthesizer, its sample and the evaluation's classifiers (HistGB'
 ±0.002 AUC on Adult. fairsynth's PTGAN family samples from its averaged generator
 (`ema_decay=0.999`) in runs of code from 2ea5fb0 on (the "Code" line lists each run's commit)."""
 
+GUIDE = """\
+Every synthesizer of the grid (benchmarks/registry.py: fairsynth's PTGAN and its ablations, the
+fair variant, GA-NTK, CTGAN, TVAE, GaussianCopula, MOSTLY AI's TabularARGN, TabFairGAN) fitted on
+the bundled Adult, COMPAS and German training splits with its defaults, three seeds each, and
+scored by one protocol. What the tables help choose:
+
+- **Fidelity**: Quality (SDMetrics, 1 best) and detection AUC (0.5: a classifier cannot tell
+  synthetic rows from real ones).
+- **Usefulness for a downstream model**: LogReg and HistGB AUC on the real test split, trained on
+  the synthetic rows (TSTR); the real-data row is the ceiling.
+- **Fairness as generated**: the label gap in the synthetic rows and the DP / EO of the model
+  trained on them. The fair variant's row is one setting of its knob (λ = 1); its frontier and
+  how to pick λ: [fairness.md](fairness.md).
+- **Privacy**: DCR ratio (about 1 is good; near 0 means copies). **Cost**: fit time (compare as
+  ratios, `fit / CTGAN`, within one data set: runs shared a 2-core machine), peak memory.
+
+What the figures say about PTGAN's design (tempering, the coherency penalty, averaging) and the
+ablation rows: [method.md](method.md). To reproduce the grid, then this page and its figures:
+
+```console
+$ python -m benchmarks.run --datasets adult compas german --seeds 0 1 2 --threads 1
+$ python -m benchmarks.ring modes --seeds 0 1 2 --steps 3000
+$ python -m benchmarks.ring variance --seeds 0 1 2 --at 0 500 2000
+$ python -m benchmarks.summary --note "..."      # the note: the last line under Runs below
+```
+
+The exact commands of the runs shown, the code commit of each and the machine are listed under
+Runs at the end of this page; every run's parameters and versions are in `runs.jsonl`."""
+
 
 def aggregate(results: pd.DataFrame) -> pd.DataFrame:
     """Mean, sd and count over seeds of each (dataset, synthesizer, metric), with references."""
@@ -224,8 +253,9 @@ def summarize(
         "(one tidy row per data set, synthesizer, seed and metric; `runs.jsonl` beside it has "
         "each run's parameters, versions and machine). Do not edit by hand.",
         "",
-        *_context(runs),
-        *([f"Note: {note}"] if note else []),
+        GUIDE,
+        "",
+        "## How the figures are measured",
         "",
         PROTOCOL,
     ]
@@ -244,6 +274,9 @@ def summarize(
         from benchmarks.ring import ring_markdown
 
         lines += ["", ring_markdown(Path(ring_dir), img, out.parent)]
+    context = _context(runs) + ([f"Note: {note}"] if note else [])
+    if context:
+        lines += ["", "## Runs", "", *(f"- {line}" for line in context)]
     text = "\n".join(lines).rstrip() + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
