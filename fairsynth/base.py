@@ -29,6 +29,7 @@ from fairsynth.checkpoint import Checkpoint, InterruptFlag, defer_interrupts
 from fairsynth.exceptions import (
     DataError,
     FairsynthError,
+    FitCheckWarning,
     ModelFileError,
     NotFittedError,
     ParameterError,
@@ -53,6 +54,8 @@ _REGISTRY: dict[str, type[BaseSynthesizer]] = {}  # every class defined so far, 
 # A sampled chunk holds at most this many matrix cells (float32, then a float64 copy while
 # decoding): about 200 MB, so a table with thousands of categories still streams in bounded memory.
 _MAX_CHUNK_CELLS = 2**24
+_CHECK_ROWS = 5000  # rows of each table the end-of-fit check compares
+_CHECK_AFTER_SECONDS = 60.0  # under fit_check='auto', the shortest fit that is checked
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -215,7 +218,31 @@ class BaseSynthesizer(BaseEstimator):
             self.n_threads_ = resolve_threads(self.n_threads, self._work(self.batch_size))
             with torch_threads(self.n_threads_):
                 self._run_epochs(tensor, started)
+        self._check_fit(data, seed)
         return self
+
+    def _check_fit(self, data: pd.DataFrame, seed: int) -> None:
+        """Score a few thousand generated rows against the training rows (fitcheck.py).
+
+        Under 'auto' only a fit of at least ``_CHECK_AFTER_SECONDS`` is checked, so the check
+        costs a few percent of it; a fit stopped by Ctrl-C is not checked.
+        """
+        self.fit_check_: dict[str, Any] | None = None
+        if self.fit_check is False or self.stopped_reason_ == "interrupted":
+            return
+        if self.fit_check == "auto" and self.fit_time_ < _CHECK_AFTER_SECONDS:
+            return
+        from fairsynth.fitcheck import check_rows, fit_check_message
+
+        rows = min(len(data), _CHECK_ROWS)
+        synthetic = self.sample(rows, random_state=seed)
+        real = data.sample(rows, random_state=seed) if rows < len(data) else data
+        self.fit_check_ = check_rows(
+            real, synthetic, self.transformer_.discrete_columns_, random_state=seed
+        )
+        message = fit_check_message(self.fit_check_)
+        if message is not None:
+            warnings.warn(message, FitCheckWarning, stacklevel=3)
 
     def _work(self, rows: int) -> float:
         """Multiply-adds of a forward pass of the trained networks on ``rows`` rows."""
@@ -267,6 +294,10 @@ class BaseSynthesizer(BaseEstimator):
         if not isinstance(self.batch_size, (int, np.integer)) or self.batch_size < 2:
             raise ParameterError(f"batch_size must be an integer ≥ 2, got {self.batch_size!r}.")
         check_threads(self.n_threads)
+        if self.fit_check not in (True, False, "auto"):
+            raise ParameterError(
+                f"fit_check must be True, False or 'auto', got {self.fit_check!r}."
+            )
 
     def _validate_table(self, X: Any) -> pd.DataFrame:
         if sparse.issparse(X):
@@ -477,6 +508,7 @@ class BaseSynthesizer(BaseEstimator):
             "history_": self.history_,
             "fit_time_": self.fit_time_,
             "stopped_reason_": self.stopped_reason_,
+            "fit_check_": getattr(self, "fit_check_", None),
             "n_features_in_": int(self.n_features_in_),
             "feature_names_in_": [str(c) for c in self.feature_names_in_],
         }

@@ -179,6 +179,9 @@ def fit(
     synthesizer.save(output)
     resumed = getattr(synthesizer, "resumed_epochs_", 0)
     note = f" (resumed after epoch {resumed} of {synthesizer.checkpoint_path_})" if resumed else ""
+    if synthesizer.fit_check_:  # the end-of-fit check ran (fits of a minute or more)
+        check = synthesizer.fit_check_
+        note += f"; detection AUC {check['detection_auc']:.3f} on {check['rows']:,} rows"
     typer.echo(
         f"Fitted {cls.__name__} on {len(table):,} rows × {table.shape[1]} columns in "
         f"{synthesizer.fit_time_:.1f} s{note}; saved to {output}",

@@ -14,6 +14,7 @@ __all__ = [
     "DataError",
     "FairnessWarning",
     "FairsynthError",
+    "FitCheckWarning",
     "LeftoverWarning",
     "ModelFileError",
     "NotFittedError",
@@ -48,6 +49,10 @@ class ColumnHandlingWarning(UserWarning):
 
 class FairnessWarning(UserWarning):
     """A cell rests on few real rows, or a requested outcome rate had to be clipped to [0, 1]."""
+
+
+class FitCheckWarning(UserWarning):
+    """The end-of-fit check found the fitted model's rows wrong (see fairsynth.fitcheck)."""
 
 
 class LeftoverWarning(UserWarning):

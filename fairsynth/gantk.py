@@ -93,6 +93,12 @@ class GANTKSynthesizer(BaseSynthesizer):
         restored afterwards). 'auto' sizes them to the networks' work per step: one thread for
         networks of Adult's size, which ran as fast as two alone and 6.5× faster than two
         beside another fit (docs/reliability.md, "Threads").
+    fit_check : bool or 'auto', default='auto'
+        After the fit, compare 5,000 generated rows with as many training rows (detection AUC,
+        and the association of each strongly associated pair of columns) and warn with a
+        :class:`~fairsynth.exceptions.FitCheckWarning` when they look failed
+        (:mod:`fairsynth.fitcheck`); the result is ``fit_check_``. 'auto' checks fits of a
+        minute or more, where it costs a few percent of the fit.
     random_state : int, RandomState or None
         Seed; with the same seed, data, device and threads the result is identical.
     verbose : bool, default=True
@@ -159,6 +165,7 @@ class GANTKSynthesizer(BaseSynthesizer):
         max_kernel_memory: int = 2_000_000_000,
         device: str = "auto",
         n_threads: int | Literal["auto"] = "auto",
+        fit_check: bool | Literal["auto"] = "auto",
         random_state: Any = None,
         verbose: bool = True,
         sample_batch_size: int = 50_000,
@@ -185,6 +192,7 @@ class GANTKSynthesizer(BaseSynthesizer):
         self.max_kernel_memory = max_kernel_memory
         self.device = device
         self.n_threads = n_threads
+        self.fit_check = fit_check
         self.random_state = random_state
         self.verbose = verbose
         self.sample_batch_size = sample_batch_size
