@@ -121,7 +121,7 @@ def evaluate(
         Rows drawn from each table for the detection classifier.
     column_detection_rows : int or None, default 1000
         Rows of each table (the first of those drawn for detection) for the per-column
-        detection table: each column alone, and every column but that one, with 20 boosting
+        detection table: each column alone, and every column but that one, with 10 boosting
         iterations (the whole-table classifier has 100). None skips the table.
     quality_rows : int or None, default 50000
         Rows drawn from each larger table for SDMetrics' Quality report and the pictures'

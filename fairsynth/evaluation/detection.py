@@ -23,7 +23,7 @@ from fairsynth.evaluation._prepare import Prepared, limit_threads
 __all__ = ["column_detection", "detection_auc", "detection_part"]
 
 _FOLDS = 3
-_COLUMN_ITER = 20  # boosting iterations of each per-column model (see column_detection)
+_COLUMN_ITER = 10  # boosting iterations of each per-column model (see column_detection)
 
 
 class _Draw:
