@@ -34,6 +34,7 @@ from fairsynth._schema import resolve_discrete
 from fairsynth.conditioning import CellPlan, Conditioner
 from fairsynth.exceptions import DataError, FairnessWarning, ParameterError, format_choices
 from fairsynth.knob import allocate, outcome_distribution
+from fairsynth.labels import is_label
 from fairsynth.synthesizer import PTGANSynthesizer
 from fairsynth.transform import TableTransformer
 
@@ -217,7 +218,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
                     f"Column {column!r} has a single value; there is nothing to be fair across."
                 )
         values = sorted(frame[self.target].drop_duplicates().tolist(), key=str)
-        if not any(_same(v, self.positive_label) for v in values):
+        if not is_label(values, self.positive_label).any():
             raise ParameterError(
                 f"positive_label {self.positive_label!r} is not a value of {self.target!r}. "
                 f"Values: {format_choices(values)}"
@@ -268,7 +269,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         self._show_cells()
         labels = self.transformer_.categories(str(self.target))
         self.positive_index_ = next(
-            i for i, v in enumerate(labels) if _same(v, self.positive_label)
+            i for i, hit in enumerate(is_label(labels, self.positive_label)) if hit
         )
         self._report_small_cells()
 
@@ -452,11 +453,6 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
             "cell_counts_": [[int(n) for n in row] for row in self.cell_counts_],
             "positive_index_": int(self.positive_index_),
         }
-
-
-def _same(value: Any, label: Any) -> bool:
-    """Whether a column value is the positive label (``'1'`` matches 1, as on the CLI)."""
-    return bool(value == label) or str(value) == str(label)
 
 
 def _merged_signature() -> inspect.Signature:

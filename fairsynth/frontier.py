@@ -26,6 +26,7 @@ from fairsynth.evaluation import build_model, gap_metrics, label_gap, top_share,
 from fairsynth.evaluation._prepare import column_kind
 from fairsynth.evaluation.fairness import attributes
 from fairsynth.exceptions import DataError, ParameterError, format_choices
+from fairsynth.labels import group_labels, is_label
 from fairsynth.output import open_output
 
 if TYPE_CHECKING:
@@ -148,8 +149,10 @@ def _score_synthetic(
         n_samples, fairness=fairness, by=by, balanced_groups=balanced_groups, random_state=seed
     )
     rows: list[dict[str, Any]] = []
-    y = _positive(synthetic, str(model.target), model.positive_label)
-    gaps = {label: label_gap(y, _groups(synthetic, cols)) for label, cols in attributes(sensitive)}
+    y = is_label(synthetic[str(model.target)], model.positive_label)
+    gaps = {
+        label: label_gap(y, group_labels(synthetic, cols)) for label, cols in attributes(sensitive)
+    }
     for with_sensitive in variants:
         scores = tstr_scores(
             synthetic,
@@ -315,16 +318,6 @@ def _positional(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _groups(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
-    """One label per row: the values of ``columns`` joined by ' & '."""
-    return frame[list(columns)].astype(str).agg(" & ".join, axis=1)
-
-
-def _positive(frame: pd.DataFrame, target: str, positive_label: Any) -> np.ndarray:
-    values = frame[target]
-    return ((values == positive_label) | (values.astype(str) == str(positive_label))).to_numpy()
-
-
 def exponentiated_gradient_scores(
     real_train: pd.DataFrame,
     real_test: pd.DataFrame,
@@ -368,8 +361,8 @@ def exponentiated_gradient_scores(
     encoder = build_model("LogReg", "classification", categorical, numerical=numeric)[:-1]
     x_train = encoder.fit_transform(real_train[features])
     x_test = encoder.transform(real_test[features])
-    y_train = _positive(real_train, target, positive_label).astype(int)
-    y_test = _positive(real_test, target, positive_label).astype(int)
+    y_train = is_label(real_train[target], positive_label).astype(int)
+    y_test = is_label(real_test[target], positive_label).astype(int)
     rate = float(y_train.mean())
 
     rows = []
@@ -377,7 +370,7 @@ def exponentiated_gradient_scores(
         reduction = ExponentiatedGradient(
             LogisticRegression(max_iter=2000), DemographicParity(difference_bound=bound)
         )
-        reduction.fit(x_train, y_train, sensitive_features=_groups(real_train, constrained))
+        reduction.fit(x_train, y_train, sensitive_features=group_labels(real_train, constrained))
         mixture = list(zip(reduction.weights_, reduction.predictors_, strict=True))
         score = sum(w * h.predict_proba(x_test)[:, 1] for w, h in mixture)
         pmf = sum(w * h.predict(x_test) for w, h in mixture)
@@ -395,7 +388,7 @@ def exponentiated_gradient_scores(
             "macro_f1": f1_score(y_test, pred, average="macro", zero_division=0.0),
         }
         for label, columns in attributes(list(sensitive)):
-            groups = _groups(real_test, columns)
+            groups = group_labels(real_test, columns)
             gaps = gap_metrics(y_test, pred, top_share(score, rate), groups)
             mixture_dp = gap_metrics(y_test, (score >= 0.5).astype(int), None, groups)["dp"]
             rows.append(base | {"attribute": label} | gaps | {"dp_mixture": mixture_dp})

@@ -373,3 +373,13 @@ def test_cell_plan_hands_out_exact_totals_beyond_numpys_exact_draw() -> None:
     assert taken.sum() == 50_000 and taken[3] == 0 and abs(taken[0] / 50_000 - 0.6) < 0.01
     small = CellPlan(np.array([2, 1, 0]), np.random.default_rng(0))
     assert sorted(np.concatenate([small.take(2), small.take(5)]).tolist()) == [0, 0, 1]
+
+
+def test_one_rule_for_the_positive_label_and_group_labels() -> None:
+    from fairsynth.labels import MISSING, group_labels, is_label
+
+    assert is_label(pd.Series([1.0, 0.0, 1.0]), "1").tolist() == [True, False, True]
+    assert is_label(["1", 1, ">50K"], 1).tolist() == [True, True, False]
+    assert is_label(pd.Series([">50K", ">50K."]), ">50K").tolist() == [True, False]
+    frame = pd.DataFrame({"sex": ["F", None], "race": ["a", "b"]})
+    assert group_labels(frame, ["sex", "race"]).tolist() == ["F & a", f"{MISSING} & b"]

@@ -25,6 +25,7 @@ from fairsynth.evaluation._values import (
     group_labels,
 )
 from fairsynth.exceptions import DataError, ParameterError, format_choices
+from fairsynth.labels import is_label
 
 __all__ = [
     "MISSING",
@@ -174,15 +175,6 @@ def _kinds(
     return kinds
 
 
-def _label_string(label: object) -> str:
-    return str(category_strings(pd.Series([label])).iloc[0])
-
-
-def _binarise(column: pd.Series, positive_label: object) -> np.ndarray:
-    """Compare as category strings, so the label 1 matches 1, 1.0 and '1' alike."""
-    return np.asarray(category_strings(column).to_numpy() == _label_string(positive_label))
-
-
 def _resolve_task(
     real: pd.Series, positive_label: object, task: str, real_name: str
 ) -> Literal["classification", "regression"]:
@@ -207,12 +199,12 @@ def _resolve_task(
             f"positive_label is required for the classification target '{real.name}'. "
             f"Labels in {real_name}: {format_choices(labels)}."
         )
-    if not _binarise(real, positive_label).any():
+    if not is_label(real, positive_label).any():
         raise ParameterError(
             f"positive_label {positive_label!r} does not occur in {real_name}['{real.name}']. "
             f"Labels: {format_choices(labels)}."
         )
-    if _binarise(real, positive_label).all():
+    if is_label(real, positive_label).all():
         raise DataError(
             f"Every row of {real_name} has {real.name}={positive_label!r}; nothing to learn."
         )
@@ -367,7 +359,7 @@ def prepare(
 
 def _target(column: pd.Series, task: str | None, positive_label: object) -> np.ndarray:
     if task == "classification":
-        return _binarise(column, positive_label)
+        return is_label(column, positive_label)
     return as_numbers(column).to_numpy()
 
 
