@@ -483,6 +483,10 @@ class BaseSynthesizer(BaseEstimator):
             Number of rows, at least 1.
         random_state : int, numpy Generator/RandomState or None
             Seed for the draw; the same seed gives the same rows.
+        **options
+            The model's sampling options: ``conditions={"column": value}`` (or a DataFrame of
+            one row per wanted row) for a model trained to be conditioned
+            (fairsynth.conditions), the fairness knob of a fair model.
 
         Returns
         -------

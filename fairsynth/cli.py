@@ -114,6 +114,19 @@ def _split_names(values: list[str] | None) -> list[str] | None:
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
 
+def _conditions(where: list[str]) -> dict[str, str]:
+    """``--where COLUMN=VALUE`` options as conditions (the first '=' splits: 'income=>50K')."""
+    conditions: dict[str, str] = {}
+    for item in where:
+        column, equals, value = item.partition("=")
+        if not equals or not column:
+            fail(f"--where takes COLUMN=VALUE, got {item!r}.")
+        if column in conditions and conditions[column] != value:
+            fail(f"--where gives {column!r} two values, {conditions[column]!r} and {value!r}.")
+        conditions[column] = value
+    return conditions
+
+
 def _given(**kwargs: Any) -> dict[str, Any]:
     """Keep only options the user gave, so the estimator's own defaults apply (no drift)."""
     return {key: value for key, value in kwargs.items() if value is not None}
@@ -222,6 +235,9 @@ def sample(
     balanced_groups: bool = typer.Option(
         False, "--balanced-groups", help="Fair models: give every group the same share of rows."
     ),
+    where: list[str] | None = typer.Option(
+        None, "--where", "-w", help="Condition every row: COLUMN=VALUE (repeat for several)."
+    ),
 ) -> None:
     """Generate rows from a saved model, streamed to a file in chunks."""
     from fairsynth.base import BaseSynthesizer
@@ -240,6 +256,8 @@ def sample(
         name = type(synthesizer).__name__
         fail(f"--fairness, --by and --balanced-groups need a fair-ptgan model; {model_file} "
              f"holds a {name}.")  # fmt: skip
+    if where:
+        knob["conditions"] = _conditions(where)
     chunks = synthesizer.iter_samples(n, chunk_size=chunk_size, random_state=seed, **knob)
     progress = RowProgress(n, enabled=not quiet)
     try:

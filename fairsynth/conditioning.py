@@ -29,7 +29,7 @@ from torch import Tensor
 
 from fairsynth.tempering import interpolate
 
-__all__ = ["CellPlan", "Conditioner"]
+__all__ = ["CategorySampler", "CellPlan", "ConditionQueue", "Conditioner"]
 
 _MULTINOMIAL_LIMIT = 2**24  # torch.multinomial's most categories
 _HYPERGEOMETRIC_LIMIT = 10**9  # numpy's multivariate_hypergeometric's most rows
@@ -64,6 +64,25 @@ class CellPlan:
                 chosen += np.minimum(self.rng.multinomial(short, spare / spare.sum()), spare)
         self.remaining -= chosen
         return self.rng.permutation(np.repeat(np.arange(len(chosen)), chosen))
+
+
+class ConditionQueue:
+    """A user's conditions, one code per wanted row (or one code for every row), in order.
+
+    The codes are what the model's conditioner reads: cells for :class:`Conditioner`,
+    positions in the condition vector for :class:`CategorySampler`.
+    """
+
+    def __init__(self, codes: np.ndarray | int) -> None:
+        self.codes = codes
+        self.done = 0
+
+    def take(self, size: int) -> np.ndarray:
+        """The codes of the next ``size`` rows."""
+        if isinstance(self.codes, (int, np.integer)):
+            return np.full(size, int(self.codes), dtype=np.int64)
+        self.done += size
+        return self.codes[self.done - size : self.done]
 
 
 class Conditioner:
@@ -197,7 +216,7 @@ class Conditioner:
             self._codes = torch.as_tensor(codes, device=self.device)
         return self._codes[cells]
 
-    def sample_conditions(self, plan: CellPlan, n_rows: int) -> Tensor:
+    def sample_conditions(self, plan: CellPlan | ConditionQueue, n_rows: int) -> Tensor:
         """The conditions of the next ``n_rows`` rows of a sample: the codes of their cells."""
         return self.codes(torch.as_tensor(plan.take(n_rows), device=self.device))
 
@@ -318,9 +337,19 @@ class CategorySampler:
         mixed = interpolate(self._values[first], self._values[second], weight)
         return mixed * self._mask(block)
 
-    def sample_conditions(self, plan: np.random.Generator, n_rows: int) -> Tensor:
-        """Conditions of the next ``n_rows`` rows of a sample: a block uniformly, then one
-        of its categories at its frequency in the data."""
+    def position(self, block: int, category: np.ndarray) -> np.ndarray:
+        """Where ``category`` of block ``block`` lies in the condition vector."""
+        return int(self._offsets[block]) + np.asarray(category, dtype=np.int64)
+
+    def sample_conditions(self, plan: np.random.Generator | ConditionQueue, n_rows: int) -> Tensor:
+        """Conditions of the next ``n_rows`` rows of a sample: a block uniformly, then one of
+        its categories at its frequency in the data; or the user's, from a ConditionQueue of
+        positions (:meth:`position`)."""
+        if isinstance(plan, ConditionQueue):
+            condition = torch.zeros((n_rows, self.width), device=self.device)
+            positions = torch.as_tensor(plan.take(n_rows), device=self.device)
+            condition[torch.arange(n_rows, device=self.device), positions] = 1.0
+            return condition
         p = self._sample_p.cpu().numpy().astype(np.float64)
         block = plan.integers(len(self.blocks), size=n_rows)
         cdf = np.cumsum(p[block], axis=1)

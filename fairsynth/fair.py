@@ -31,7 +31,8 @@ from sklearn.utils import check_random_state
 from torch import Tensor
 
 from fairsynth._schema import resolve_discrete
-from fairsynth.conditioning import CellPlan, Conditioner
+from fairsynth.conditioning import CellPlan, Conditioner, ConditionQueue
+from fairsynth.conditions import cell_codes, condition_table, conditioned_cells
 from fairsynth.exceptions import DataError, FairnessWarning, ParameterError, format_choices
 from fairsynth.knob import allocate, outcome_distribution
 from fairsynth.labels import is_label
@@ -398,12 +399,27 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         fairness: float = 0.0,
         by: str | Sequence[str] | None = None,
         balanced_groups: bool = False,
-    ) -> tuple[CellPlan, int]:
-        """The cells of the sample's rows (exact totals over all its chunks), and a net seed."""
-        joint = self._cell_probabilities(fairness, by, balanced_groups)
+        conditions: Any = None,
+    ) -> tuple[CellPlan | ConditionQueue, int]:
+        """The cells of the sample's rows (exact totals over all its chunks), and a net seed.
+
+        With ``conditions``, each row's cell is drawn among the cells its condition allows, in
+        proportion to the knob's shares: exact counts for a dict, in the frame's order for a
+        DataFrame.
+        """
+        joint = self._cell_probabilities(fairness, by, balanced_groups).ravel()
         rng = check_random_state(random_state)
         cell_seed, net_seed = (int(v) for v in rng.randint(np.iinfo(np.int32).max, size=2))
-        return CellPlan(allocate(n_samples, joint), np.random.default_rng(cell_seed)), net_seed
+        cell_rng = np.random.default_rng(cell_seed)
+        if conditions is None:
+            return CellPlan(allocate(n_samples, joint), cell_rng), net_seed
+        table = condition_table(conditions, n_samples, list(self.feature_names_in_))
+        n_categories = len(self.cell_counts_[0])
+        cells = np.asarray([[*g, k] for g in self.group_index_ for k in range(n_categories)])
+        columns = [*self._sensitive, str(self.target)]
+        one_for_all = not isinstance(conditions, pd.DataFrame)
+        allowed = cell_codes(table, columns, cells, self.transformer_, one_for_all)
+        return conditioned_cells(joint, allowed, table, cell_rng, one_for_all), net_seed
 
     def sample(  # type: ignore[override]  # the base's **options, named and documented
         self,
@@ -412,6 +428,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         fairness: float = 0.0,
         by: str | Sequence[str] | None = None,
         balanced_groups: bool = False,
+        conditions: Any = None,
         random_state: Any = None,
     ) -> pd.DataFrame:
         """Draw synthetic rows with the outcome rates set by the fairness knob.
@@ -430,6 +447,10 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
             ``λ (p - p_sex)``, keeping the race differences within a sex.
         balanced_groups : bool, default=False
             Give each group of ``by`` the same share of rows (default: the data's shares).
+        conditions : dict or DataFrame, optional
+            Values of the sensitive and target columns every row (a dict) or row ``i`` (row
+            ``i`` of a frame of ``n_samples`` rows) must carry, e.g. ``{"sex": "Female"}``;
+            exact, never by rejection. The other columns follow the knob's shares.
         random_state : int, RandomState or None
             Seed of the draw.
 
@@ -444,6 +465,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
             fairness=fairness,
             by=by,
             balanced_groups=balanced_groups,
+            conditions=conditions,
         )
 
     # ------------------------------------------------------------------------ model files

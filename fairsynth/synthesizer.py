@@ -7,13 +7,15 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.utils import check_random_state
 from torch import Tensor
 
 from fairsynth.base import BaseSynthesizer
 from fairsynth.callbacks import Callback
-from fairsynth.conditioning import CategorySampler
+from fairsynth.conditioning import CategorySampler, ConditionQueue
+from fairsynth.conditions import condition_table, sampler_positions
 from fairsynth.exceptions import ParameterError, check_choice
 from fairsynth.losses import get_loss
 from fairsynth.nets import Critic, Generator, WeightAverage
@@ -25,7 +27,7 @@ from fairsynth.tempering import (
     interpolate,
     temperature,
 )
-from fairsynth.transform import TableTransformer
+from fairsynth.transform import OutputSpan, TableTransformer
 
 __all__ = ["PTGANSynthesizer"]
 
@@ -290,27 +292,39 @@ class PTGANSynthesizer(BaseSynthesizer):
         }
 
     # ------------------------------------------------------------------ conditioning
-    def _category_blocks(self) -> list[tuple[int, int]]:
+    def _category_spans(self) -> list[OutputSpan]:
         """The output span of each discrete column's categories (two or more of them)."""
         discrete = set(self.transformer_.discrete_columns_)
         return [
-            (span.start, span.width)
+            span
             for span in self.transformer_.spans_
             if span.column in discrete and span.kind == "onehot" and span.width > 1
         ]
+
+    def _category_blocks(self) -> list[tuple[int, int]]:
+        return [(span.start, span.width) for span in self._category_spans()]
 
     def _fit_conditions(self, data: Tensor) -> None:
         self.conditioner_ = None
         if self.training_by_sampling and (blocks := self._category_blocks()):
             self.conditioner_ = CategorySampler(blocks, self.device_).fit(data)
 
-    def _plan_sample(self, n_samples: int, random_state: Any, **options: Any) -> tuple[Any, Any]:
+    def _plan_sample(
+        self, n_samples: int, random_state: Any, *, conditions: Any = None, **options: Any
+    ) -> tuple[Any, Any]:
         plan, net_state = super()._plan_sample(n_samples, random_state, **options)
-        if self.conditioner_ is None:
+        if self.conditioner_ is None and conditions is None:
             return plan, net_state
+        if conditions is not None:
+            table = condition_table(conditions, n_samples, list(self.feature_names_in_))
+            positions = sampler_positions(
+                self.conditioner_, self._category_spans(), self.transformer_, table,
+                one_for_all=not isinstance(conditions, pd.DataFrame),
+            )  # fmt: skip
+            queue = ConditionQueue(positions)
         rng = check_random_state(random_state)
         plan_seed, net_seed = (int(v) for v in rng.randint(np.iinfo(np.int32).max, size=2))
-        return np.random.default_rng(plan_seed), net_seed
+        return (np.random.default_rng(plan_seed) if conditions is None else queue), net_seed
 
     def _fitted_state(self) -> dict[str, Any]:
         state = super()._fitted_state()
