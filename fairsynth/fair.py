@@ -20,7 +20,6 @@ in the data but not in a downstream model's predictions.
 from __future__ import annotations
 
 import inspect
-import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -34,7 +33,7 @@ from fairsynth._schema import resolve_discrete
 from fairsynth.conditioning import CellPlan, Conditioner, ConditionQueue
 from fairsynth.conditions import cell_codes, condition_table, conditioned_cells
 from fairsynth.exceptions import DataError, FairnessWarning, ParameterError, format_choices
-from fairsynth.knob import allocate, outcome_distribution
+from fairsynth.knob import allocate, cell_shares, check_fairness
 from fairsynth.labels import is_label
 from fairsynth.synthesizer import PTGANSynthesizer
 from fairsynth.transform import TableTransformer
@@ -65,35 +64,22 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
     cross_group_pairs : bool, default=True
         Draw tempered pairs across cells, the sensitive and target codes interpolated like the
         rows (small groups borrow from large ones); False draws both rows of a pair from one
-        cell. On Adult (3 fits each) pairs across cells gave slightly better fidelity within
-        race = Amer-Indian-Eskimo, steadier TSTR and a better fairness frontier
-        (docs/fairness.md).
+        cell. Across cells gave the steadier TSTR and the better frontier on Adult.
     outcome_balance : float, default=0.5
         How training rows are drawn, in [0, 1]. 0 draws them as they come in the data; larger
         values move each group's outcome mix towards equal shares while keeping the group's
         size, ``P_train(y | s) = (1 - b) P(y | s) + b / K`` for ``K`` outcome categories, so a
         rare cell (e.g. women with the positive outcome), which the knob enlarges, weighs more
         in training. The cell counts of a sample do not depend on it.
-    point_mass_share : float or None, default=0.05
-        As in PTGANSynthesizer (whose default is None): a numeric value held by at least this
-        share of a column's rows is generated exactly (the zeros of capital-gain). On Adult
-        (5 fits) these two defaults raised λ = 0 Quality from 0.902 to 0.926 and moved the
-        frontier closer to ExponentiatedGradient's (docs/fairness.md).
-    point_mass_values : int or None, default=20
-        As in PTGANSynthesizer (whose default is None): a numeric column of at most this many
-        distinct whole numbers (Adult's education-num, 16 values) has every value generated
-        exactly, as a category would be. On Adult (5 fits each) education-num matched its
-        education in 95 % of the rows instead of 93 %, and LogReg at the fair end calibrated
-        for DP 0.05 came within 0.0095 AUC of ExponentiatedGradient instead of 0.0104; SDMetrics'
-        Quality fell from 0.949 to 0.922, all of it in education-num's two pairs, which it bins
-        by each table's own range while the rare values 1 and 2 are seldom generated
-        (docs/fairness.md).
+    point_mass_share, point_mass_values : float or None, int or None, default=0.05, 20
+        As in PTGANSynthesizer (whose defaults are None): values held by at least this share
+        of a column's rows, and every value of a column of at most this many distinct whole
+        numbers, are generated exactly. Measured effects: docs/fairness.md, "The parameters
+        that matter".
     coherency_weight : float, default=20.0
-        As in PTGANSynthesizer (whose default, the paper's, is 100): the weight of the penalty
-        that flattens the critic along the line between two real rows. A lighter penalty keeps
-        more of the pairwise structure (a man's row against a woman's); on Adult (5 fits each)
-        20 raised λ = 0 Quality from 0.926 to 0.949 and Column Pair Trends from 0.885 to 0.922
-        and brought the knob's LogReg closer to ExponentiatedGradient's (docs/fairness.md).
+        As in PTGANSynthesizer (whose default, the paper's, is 100): a lighter penalty keeps
+        more of the pairwise structure (a man's row against a woman's); measured in
+        docs/fairness.md.
     min_cell_size : int, default=10
         A (group, outcome) cell with fewer real rows is reported at fit.
     small_cells : {'warn', 'error'}, default='warn'
@@ -310,7 +296,6 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
             stacklevel=5,
         )
 
-    # ------------------------------------------------------------------ training hooks
     # ---------------------------------------------------------------------------- sample
     @property
     def groups_(self) -> list[tuple[Any, ...]]:
@@ -339,20 +324,12 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
     ) -> np.ndarray:
         """Share of a sample for each (group, target category), shape (n_groups, n_categories)."""
         self._check_fitted()
-        if isinstance(fairness, bool) or not isinstance(fairness, (int, float, np.number)):
-            raise ParameterError(f"fairness must be a number, got {fairness!r}.")
-        if not math.isfinite(fairness) or fairness < 0:
-            raise ParameterError(
-                f"fairness must be a finite number ≥ 0 (0 keeps the data's rates, 1 equalises "
-                f"them in the data, about 2 gave downstream parity on Adult); got {fairness!r}."
-            )
+        check_fairness(fairness)
         names, by_group = self._by_groups(by)
         counts = np.asarray(self.cell_counts_, dtype=float)
-        probs, asked = outcome_distribution(counts, self.positive_index_, by_group, fairness)
-        weights = counts.sum(axis=1) / counts.sum()
-        if balanced_groups:
-            weights = weights / np.bincount(by_group, weights=weights)[by_group]
-            weights /= weights.sum()
+        joint, asked = cell_shares(
+            counts, self.positive_index_, by_group, fairness, balanced_groups
+        )
         for b in np.flatnonzero((asked < 0) | (asked > 1)):
             example = int(np.flatnonzero(by_group == b)[0])
             group = ", ".join(
@@ -364,7 +341,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
                 FairnessWarning,
                 stacklevel=4,
             )
-        return probs * weights[:, None]
+        return joint
 
     def outcome_rates(
         self,
