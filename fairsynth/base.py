@@ -109,6 +109,7 @@ class BaseSynthesizer(BaseEstimator):
     # Parameters every subclass has: discrete_columns, epochs, time_budget, batch_size,
     # device, n_threads, random_state, verbose, sample_batch_size, callbacks.
     _network_names: ClassVar[tuple[str, ...]] = ()
+    _optimizer_names: ClassVar[tuple[str, ...]] = ()  # what a checkpoint keeps of training
     _min_rows: ClassVar[int] = 2
     _auto_steps: ClassVar[int] = 6000  # optimisation steps of a fit with epochs='auto'
 
@@ -162,6 +163,15 @@ class BaseSynthesizer(BaseEstimator):
             )
         return None, random_state
 
+    def _training_state(self) -> dict[str, Any]:
+        """What a checkpoint keeps beyond the model file, live: the fit's seed, its random
+        generator and the optimisers by name (fairsynth.checkpoint writes and restores them)."""
+        return {
+            "seed": int(self._fit_seed),
+            "generator": self._torch_generator,
+            "optimizers": {name: getattr(self, name) for name in self._optimizer_names},
+        }
+
     def _networks(self) -> dict[str, nn.Module]:
         """The fitted networks by attribute name; one a configuration does not use is absent."""
         return {
@@ -197,11 +207,8 @@ class BaseSynthesizer(BaseEstimator):
         data = self._validate_table(X)
         self.device_ = resolve_device(self.device)
         self._active_callbacks = callbacks = self._collect_callbacks()
-        checkpoint = next((cb for cb in callbacks if isinstance(cb, Checkpoint)), None)
-        self._active_checkpoint = checkpoint
-        seed = checkpoint.prepare(self, data) if checkpoint is not None else None
-        if seed is None:
-            seed = draw_seed(self.random_state)
+        supplied = [s for cb in callbacks if (s := cb.on_data(self, data)) is not None]
+        seed = supplied[0] if supplied else draw_seed(self.random_state)
         self._fit_seed = seed
         self.n_features_in_ = data.shape[1]
         self.feature_names_in_ = np.asarray(data.columns, dtype=object)
@@ -261,9 +268,11 @@ class BaseSynthesizer(BaseEstimator):
         directory = getattr(self, "checkpoint_dir", None)
         if directory is not None:
             callbacks.append(Checkpoint(directory))
-        if sum(isinstance(cb, Checkpoint) for cb in callbacks) > 1:
+        kinds = [type(cb) for cb in callbacks if cb.one_per_fit]
+        if len(kinds) > len(set(kinds)):
+            name = next(kind.__name__ for kind in kinds if kinds.count(kind) > 1)
             raise ParameterError(
-                "Give one checkpoint: checkpoint_dir or one Checkpoint in callbacks, not both."
+                f"Give one {name.lower()} per fit (checkpoint_dir adds a Checkpoint), not several."
             )
         return callbacks
 
@@ -336,11 +345,12 @@ class BaseSynthesizer(BaseEstimator):
         last completed step. A second Ctrl-C inside a step aborts: KeyboardInterrupt propagates
         and the half-updated model is left unfitted.
         """
-        callbacks, checkpoint = self._active_callbacks, self._active_checkpoint
+        callbacks = self._active_callbacks
         self.history_: list[dict[str, float]] = []
-        if checkpoint is not None:
-            self.history_ = checkpoint.restore(self)
-            self.checkpoint_path_, self.resumed_epochs_ = checkpoint.path, len(self.history_)
+        for callback in callbacks:
+            history = callback.resume(self)
+            if history is not None:
+                self.history_, self.resumed_epochs_ = history, len(history)
         if self.history_:  # the time budget counts the time spent before the checkpoint
             started = time.perf_counter() - float(self.history_[-1]["time"])
         self.stopped_reason_ = "running"
@@ -361,7 +371,7 @@ class BaseSynthesizer(BaseEstimator):
             self.fit_time_ = time.perf_counter() - started
             for callback in callbacks:
                 callback.on_fit_end(self)
-            self._active_callbacks, self._active_checkpoint = [], None  # keep no progress bar
+            self._active_callbacks = []  # keep no progress bar
         if self.stopped_reason_ == "interrupted":
             warnings.warn(
                 f"Training interrupted after {len(self.history_)} epoch(s); keeping the model "

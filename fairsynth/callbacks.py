@@ -15,7 +15,23 @@ __all__ = ["Callback", "ProgressBar"]
 
 
 class Callback:
-    """Base class: override the hooks you need; ``on_epoch_end`` may return True to stop."""
+    """Base class: override the hooks you need; ``on_epoch_end`` may return True to stop.
+
+    In a fit the hooks come in this order: :meth:`on_data` (before anything is fitted),
+    :meth:`resume` (the networks are built), :meth:`on_fit_start`, :meth:`on_epoch_end` after
+    each epoch, :meth:`on_fit_end`.
+    """
+
+    #: At most one callback of a class that sets this may serve a fit (a checkpoint, say).
+    one_per_fit: bool = False
+
+    def on_data(self, model: BaseSynthesizer, data: Any) -> int | None:
+        """Called with the table before anything is fitted; may return the fit's seed."""
+        return None
+
+    def resume(self, model: BaseSynthesizer) -> list[dict[str, Any]] | None:
+        """Called once the networks are built; may restore a state and return its history."""
+        return None
 
     def on_fit_start(self, model: BaseSynthesizer, total_epochs: int | None) -> None:
         """Called once the networks are built, before the first step."""

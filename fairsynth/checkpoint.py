@@ -198,9 +198,9 @@ class Checkpoint(Callback):
 
     Notes
     -----
-    Callbacks' own state (an early-stopping patience counter, say) is not saved. A subclass
-    that keeps training state other than its networks (``_network_names``), its
-    ``torch.optim.Optimizer`` attributes and ``_torch_generator`` must save it itself.
+    Callbacks' own state (an early-stopping patience counter, say) is not saved. What is saved
+    of a model is its networks (``_network_names``) and what its ``_training_state()`` names:
+    the seed, the random generator and the optimisers (``_optimizer_names``).
     One fit at a time may write a given checkpoint file.
 
     Examples
@@ -248,7 +248,9 @@ class Checkpoint(Callback):
         self._last_write = time.monotonic()
 
     # ------------------------------------------------------------------ used by fit
-    def prepare(self, model: BaseSynthesizer, data: pd.DataFrame) -> int | None:
+    one_per_fit = True
+
+    def on_data(self, model: BaseSynthesizer, data: pd.DataFrame) -> int | None:
         """Find this fit's checkpoint before anything is fitted; return its seed, or None.
 
         Raises
@@ -285,11 +287,13 @@ class Checkpoint(Callback):
         self._pending = contents
         return int(training["seed"])
 
-    def restore(self, model: BaseSynthesizer) -> list[dict[str, Any]]:
+    def resume(self, model: BaseSynthesizer) -> list[dict[str, Any]]:
         """Load the found checkpoint into the built ``model``; return the history to go on from.
 
-        Returns an empty history when :meth:`prepare` found nothing to resume.
+        Returns an empty history when :meth:`on_data` found nothing to resume. Sets the model's
+        ``checkpoint_path_``.
         """
+        model.checkpoint_path_ = self.path
         contents, self._pending = self._pending, None
         self.resumed_epochs = 0
         if contents is None:
@@ -355,11 +359,7 @@ def _mark(model: BaseSynthesizer) -> tuple[int, str]:
 
 # ------------------------------------------------------------------------------ state
 def _optimizers(model: BaseSynthesizer) -> dict[str, torch.optim.Optimizer]:
-    return {
-        name: value
-        for name, value in sorted(vars(model).items())
-        if isinstance(value, torch.optim.Optimizer)
-    }
+    return dict(sorted(model._training_state()["optimizers"].items()))
 
 
 def _capture_state(
@@ -367,7 +367,7 @@ def _capture_state(
 ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """The training state beyond the model file: plain data and tensors (copied out)."""
     tensors = {
-        "rng.generator": model._torch_generator.get_state(),
+        "rng.generator": model._training_state()["generator"].get_state(),
         "rng.torch": torch.get_rng_state(),
     }
     if model.device_.type == "cuda":
@@ -389,7 +389,7 @@ def _capture_state(
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
         "fingerprint": fingerprint,
-        "seed": int(model._fit_seed),
+        "seed": model._training_state()["seed"],
         "epoch": len(model.history_),
         "optimizers": optimizers,
     }
@@ -414,7 +414,7 @@ def _restore_state(model: BaseSynthesizer, contents: ModelContents) -> list[dict
             for g in saved["param_groups"]
         ]
         optimizer.load_state_dict({"state": moments, "param_groups": groups})
-    model._torch_generator.set_state(tensors["rng.generator"])
+    model._training_state()["generator"].set_state(tensors["rng.generator"])
     torch.set_rng_state(tensors["rng.torch"])
     if model.device_.type == "cuda" and "rng.cuda" in tensors:
         torch.cuda.set_rng_state(tensors["rng.cuda"], model.device_)

@@ -141,6 +141,7 @@ class GANTKSynthesizer(BaseSynthesizer):
     """
 
     _network_names = ("generator_",)
+    _optimizer_names = ("_optimizer",)
 
     def __init__(
         self,

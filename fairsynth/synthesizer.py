@@ -173,6 +173,7 @@ class PTGANSynthesizer(BaseSynthesizer):
     """
 
     _network_names = ("generator_", "critic_", "generator_ema_")
+    _optimizer_names = ("_d_optimizer", "_g_optimizer")
     conditioner_: Any = None  # the conditioning object of a conditional model
 
     def __init__(
