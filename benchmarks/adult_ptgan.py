@@ -14,12 +14,11 @@ import argparse
 import json
 import platform
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.isolated import run_isolated
 from benchmarks.registry import CONFIGS  # the ablations: one definition, in the registry
 
 RESULTS = Path(__file__).parent / "results" / "adult_ptgan.jsonl"
@@ -143,18 +142,10 @@ def main() -> None:
     if args.single:
         print(json.dumps(run_one(args.configs[0], args.seeds[0], extra)))
         return
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
         for config in args.configs:
-            command = [sys.executable, "-m", "benchmarks.adult_ptgan", "--single"]
-            command += ["--configs", config, "--seeds", str(seed), "--params", args.params]
-            out = subprocess.run(command, capture_output=True, text=True)
-            if out.returncode != 0:
-                sys.exit(f"{config} seed {seed} failed:\n{out.stderr[-3000:]}")
-            row = json.loads(out.stdout.strip().splitlines()[-1])
-            with RESULTS.open("a") as handle:
-                handle.write(json.dumps(row) + "\n")
-            print(json.dumps(row), flush=True)
+            case = ["--configs", config, "--seeds", str(seed), "--params", args.params]
+            run_isolated("benchmarks.adult_ptgan", case, RESULTS)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.isolated import run_isolated
 
 RESULTS = Path(__file__).parent / "results" / "fidelity" / "ablation.jsonl"
 RARE_SHARE = 0.01
@@ -49,6 +49,12 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "point-values-128+gradient-penalty": {
         "point_mass_share": 0.05,
         "point_mass_values": 128,
+        "coherency_weight": 0.0,
+        "gradient_penalty_weight": 10.0,
+    },
+    "point-masses+gradient-penalty": {
+        "point_mass_share": 0.05,
+        "point_mass_values": 20,
         "coherency_weight": 0.0,
         "gradient_penalty_weight": 10.0,
     },
@@ -180,19 +186,10 @@ def main() -> None:
         row = run_one(args.configs[0], args.seeds[0], args.threads, args.model)
         print(json.dumps(row))
         return
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
         for config in args.configs:
-            command = [sys.executable, "-m", "benchmarks.fidelity", "--single", "--configs"]
-            command += [config, "--seeds", str(seed), "--threads", str(args.threads)]
-            command += ["--model", args.model]
-            out = subprocess.run(command, capture_output=True, text=True)
-            if out.returncode != 0:
-                sys.exit(f"{config} seed {seed} failed:\n{out.stderr[-3000:]}")
-            row = json.loads(out.stdout.strip().splitlines()[-1])
-            with RESULTS.open("a") as handle:
-                handle.write(json.dumps(row) + "\n")
-            print(json.dumps(row), flush=True)
+            case = ["--configs", config, "--seeds", str(seed), "--threads", str(args.threads)]
+            run_isolated("benchmarks.fidelity", [*case, "--model", args.model], RESULTS)
 
 
 if __name__ == "__main__":

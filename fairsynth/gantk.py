@@ -88,17 +88,9 @@ class GANTKSynthesizer(BaseSynthesizer):
         ``batch_size`` is refused with the largest one that fits.
     device : str, default='auto'
         'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.
-    n_threads : int or 'auto', default='auto'
-        CPU threads torch may use inside ``fit`` and ``sample`` (the caller's setting is
-        restored afterwards). 'auto' sizes them to the networks' work per step: one thread for
-        networks of Adult's size, which ran as fast as two alone and 6.5× faster than two
-        beside another fit (docs/reliability.md, "Threads").
-    fit_check : bool or 'auto', default='auto'
-        After the fit, compare 5,000 generated rows with as many training rows (detection AUC,
-        and the association of each strongly associated pair of columns) and warn with a
-        :class:`~fairsynth.exceptions.FitCheckWarning` when they look failed
-        (:mod:`fairsynth.fitcheck`); the result is ``fit_check_``. 'auto' checks fits of a
-        minute or more, where it costs a few percent of the fit.
+    n_threads, fit_check : int or 'auto', bool or 'auto', default='auto', 'auto'
+        As in :class:`~fairsynth.synthesizer.PTGANSynthesizer`: CPU threads inside ``fit`` and
+        ``sample``, and the end-of-fit check of the model's rows.
     random_state : int, RandomState or None
         Seed; with the same seed, data, device and threads the result is identical.
     verbose : bool, default=True

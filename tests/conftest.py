@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -81,3 +82,26 @@ def fitted_small(adult_small: pd.DataFrame):  # type: ignore[no-untyped-def]
     from fairsynth import PTGANSynthesizer
 
     return PTGANSynthesizer(**TINY_PARAMS).fit(adult_small)
+
+
+# A model of one 8-unit layer fitted for one epoch on 100 rows: for tests of files and
+# processes (outputs, signals) that only need some fitted model, fast.
+TINY_MODEL: dict[str, object] = {
+    "epochs": 1,
+    "batch_size": 50,
+    "generator_dims": (8,),
+    "critic_dims": (8,),
+    "noise_dim": 4,
+    "verbose": False,
+    "random_state": 0,
+}
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A saved TINY_MODEL (x: numbers, c: two categories)."""
+    from fairsynth import PTGANSynthesizer
+
+    data = pd.DataFrame({"x": np.linspace(0, 1, 100), "c": ["a", "b"] * 50})
+    model = PTGANSynthesizer(**TINY_MODEL).fit(data)  # type: ignore[arg-type]
+    return model.save(tmp_path_factory.mktemp("m") / "m.fairsynth")

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY_MODEL
 from typer.testing import CliRunner
 
 from fairsynth import DataError, PTGANSynthesizer
@@ -23,14 +24,6 @@ from fairsynth.output import LeftoverWarning, atomic_output, temporary_path
 from fairsynth.streaming import write_chunks
 
 runner = CliRunner()
-TINY = {"epochs": 1, "batch_size": 50, "generator_dims": (8,), "critic_dims": (8,),
-        "noise_dim": 4, "verbose": False, "random_state": 0}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = pd.DataFrame({"x": np.linspace(0, 1, 100), "c": ["a", "b"] * 50})
-    return PTGANSynthesizer(**TINY).fit(data).save(tmp_path_factory.mktemp("m") / "m.fairsynth")
 
 
 def sample(model: Path, out: str | Path, n: int = 50, *extra: str) -> tuple[int, str]:
@@ -179,7 +172,9 @@ def test_progress_is_plain_lines_off_a_terminal(
     from fairsynth.cli_support import RowProgress
 
     data = pd.DataFrame({"x": np.linspace(0, 1, 100)})
-    PTGANSynthesizer(**{**TINY, "epochs": 3, "callbacks": [ProgressBar(every_seconds=0)]}).fit(data)
+    PTGANSynthesizer(
+        **{**TINY_MODEL, "epochs": 3, "callbacks": [ProgressBar(every_seconds=0)]}
+    ).fit(data)
     progress = RowProgress(300, every_seconds=0)
     write_chunks((pd.DataFrame({"a": range(100)}) for _ in range(3)), tmp_path / "o.csv",
                  progress=progress)  # fmt: skip

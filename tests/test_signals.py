@@ -13,23 +13,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from fairsynth import PTGANSynthesizer
 from fairsynth.base import BaseSynthesizer
 from fairsynth.output import temporary_path
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-TINY = {"epochs": 1, "batch_size": 50, "generator_dims": (8,), "critic_dims": (8,),
-        "noise_dim": 4, "verbose": False, "random_state": 0}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = pd.DataFrame({"x": np.linspace(0, 1, 100), "c": ["a", "b"] * 50})
-    return PTGANSynthesizer(**TINY).fit(data).save(tmp_path_factory.mktemp("m") / "m.fairsynth")
 
 
 def start(*args: str) -> subprocess.Popen[str]:
