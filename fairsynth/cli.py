@@ -192,6 +192,9 @@ def fit(
     synthesizer.save(output)
     resumed = getattr(synthesizer, "resumed_epochs_", 0)
     note = f" (resumed after epoch {resumed} of {synthesizer.checkpoint_path_})" if resumed else ""
+    if synthesizer.epochs == "auto" and synthesizer.n_epochs_:  # say what 'auto' chose
+        steps = sum(int(record["steps"]) for record in synthesizer.history_)
+        note += f"; epochs='auto': {synthesizer.n_epochs_:,} epochs planned, {steps:,} steps run"
     if synthesizer.fit_check_:  # the end-of-fit check ran (fits of a minute or more)
         check = synthesizer.fit_check_
         note += f"; detection AUC {check['detection_auc']:.3f} on {check['rows']:,} rows"

@@ -203,3 +203,12 @@ def test_help_shows_bracketed_defaults(command: str) -> None:
     assert not re.search(r" \.(\s|$)", text), text
     if command in ("fit", "demo"):
         assert "Passes over the data [model default]." in " ".join(text.split())
+
+
+def test_fit_says_what_epochs_auto_chose(tmp_path: Path, small_csv: Path) -> None:
+    model = tmp_path / "m.fairsynth"
+    args = ["fit", str(small_csv), "-o", str(model), "--time-budget", "1", "-q", "--seed", "0"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    # 200 rows at batch 500: one step an epoch, so 'auto' plans 6,000 epochs; the budget cuts it
+    assert re.search(r"epochs='auto': 6,000 epochs planned, [\d,]+ steps run", result.output)
