@@ -71,15 +71,6 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         size, ``P_train(y | s) = (1 - b) P(y | s) + b / K`` for ``K`` outcome categories, so a
         rare cell (e.g. women with the positive outcome), which the knob enlarges, weighs more
         in training. The cell counts of a sample do not depend on it.
-    point_mass_share, point_mass_values : float or None, int or None, default=0.05, 20
-        As in PTGANSynthesizer (whose defaults are None): values held by at least this share
-        of a column's rows, and every value of a column of at most this many distinct whole
-        numbers, are generated exactly. Measured effects: docs/fairness.md, "The parameters
-        that matter".
-    coherency_weight : float, default=20.0
-        As in PTGANSynthesizer (whose default, the paper's, is 100): a lighter penalty keeps
-        more of the pairwise structure (a man's row against a woman's); measured in
-        docs/fairness.md.
     min_cell_size : int, default=10
         A (group, outcome) cell with fewer real rows is reported at fit.
     small_cells : {'warn', 'error'}, default='warn'
@@ -87,8 +78,9 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         from the shared codes; 'error': fit raises a DataError naming them.
     **ptgan_params
         Every parameter of :class:`~fairsynth.synthesizer.PTGANSynthesizer` (``epochs``,
-        ``batch_size``, ``random_state``, ...), with the same defaults but ``point_mass_share``,
-        ``point_mass_values`` and ``coherency_weight``.
+        ``batch_size``, ``random_state``, ...), with the same defaults. Its point masses and
+        lighter coherency weight were the fair model's defaults first: their effect on the
+        knob is measured in docs/fairness.md, "The parameters that matter".
 
     Attributes
     ----------
@@ -124,9 +116,6 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         positive_label: Any = None,
         cross_group_pairs: bool = True,
         outcome_balance: float = 0.5,
-        point_mass_share: float | None = 0.05,
-        point_mass_values: int | None = 20,
-        coherency_weight: float = 20.0,
         min_cell_size: int = 10,
         small_cells: str = "warn",
         **ptgan_params: Any,
@@ -134,12 +123,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         # PTGAN's parameters are forwarded, not repeated, so their defaults cannot drift;
         # PTGANSynthesizer.__init__ rejects unknown names, and the merged signature set below
         # the class lists them all for get_params, clone and help().
-        super().__init__(
-            point_mass_share=point_mass_share,
-            point_mass_values=point_mass_values,
-            coherency_weight=coherency_weight,
-            **ptgan_params,
-        )
+        super().__init__(**ptgan_params)
         self.sensitive = sensitive
         self.target = target
         self.positive_label = positive_label

@@ -129,13 +129,14 @@ def test_gradient_variance_leaves_the_model_as_it_was() -> None:
     from fairsynth.toy import make_ring
 
     data = make_ring(400, random_state=0)
-    model = PTGANSynthesizer(epochs=1, batch_size=100, generator_dims=(16,), critic_dims=(16,),
-                             verbose=False, random_state=0).fit(data)  # fmt: skip
+    params = {"epochs": 1, "batch_size": 100, "generator_dims": (16,), "critic_dims": (16,),
+              "verbose": False, "random_state": 0}  # fmt: skip
+    model = PTGANSynthesizer(**params).fit(data)
     matrix = torch.as_tensor(model.transformer_.transform(data, random_state=0))
     before = {k: v.clone() for k, v in model.generator_.state_dict().items()}
     rng = model._torch_generator.get_state().clone()
     found = gradient_variance(model, matrix, "wgan-gp", batches=4)
-    assert model.temperature_ratio == 0.9 and model.coherency_weight == 100.0
+    assert model.get_params() == PTGANSynthesizer(**params).get_params()  # left as built
     assert torch.equal(model._torch_generator.get_state(), rng)
     for key, value in model.generator_.state_dict().items():
         assert torch.equal(value, before[key])
