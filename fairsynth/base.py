@@ -222,7 +222,8 @@ class BaseSynthesizer(BaseEstimator):
             tensor = torch.as_tensor(matrix, dtype=torch.float32, device=self.device_)
             self._fit_conditions(tensor)
             self._build(tensor)
-            self.n_threads_ = resolve_threads(self.n_threads, self._work(self.batch_size))
+            work = self._work(self.batch_size)
+            self.n_threads_ = resolve_threads(self.n_threads, work, idle_only=True)
             with torch_threads(self.n_threads_):
                 self._run_epochs(tensor, started)
         self._check_fit(data, seed)

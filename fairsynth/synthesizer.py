@@ -116,9 +116,10 @@ class PTGANSynthesizer(BaseSynthesizer):
         'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.
     n_threads : int or 'auto', default='auto'
         CPU threads torch may use inside ``fit`` and ``sample`` (the caller's setting is
-        restored afterwards). 'auto' sizes them to the networks' work per step: one thread for
-        networks of Adult's size, which ran as fast as two alone and 6.5× faster than two
-        beside another fit (docs/reliability.md, "Threads").
+        restored afterwards). Under 'auto' a fit takes one thread for small networks, else the
+        cores idle when it starts, fixed for the fit (``n_threads_``); sampling sizes them to
+        the work (docs/reliability.md, "Threads"). Results can differ in the last bits between
+        thread counts: give a number to reproduce a fit exactly on a busy machine.
     fit_check : bool or 'auto', default='auto'
         After the fit, compare 5,000 generated rows with as many training rows (detection AUC,
         and the association of each strongly associated pair of columns) and warn with a
@@ -126,7 +127,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         (:mod:`fairsynth.fitcheck`); the result is ``fit_check_``. 'auto' checks fits of a
         minute or more, where it costs a few percent of the fit.
     random_state : int, RandomState, Generator or None
-        Seed; with the same seed, data, device and threads the result is identical.
+        Seed; with the same seed, data, device and ``n_threads_`` the result is identical.
     verbose : bool, default=True
         Show a progress bar.
     sample_batch_size : int, default=50_000
@@ -153,6 +154,10 @@ class PTGANSynthesizer(BaseSynthesizer):
         Mean losses per epoch, with elapsed seconds.
     fit_time_ : float
         Seconds spent in ``fit``.
+    n_threads_ : int
+        The CPU threads the fit used.
+    fit_check_ : dict or None
+        The end-of-fit check's result (None when it did not run).
     n_features_in_ : int
         Number of columns seen in ``fit``.
     feature_names_in_ : ndarray of str

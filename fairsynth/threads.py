@@ -1,11 +1,14 @@
 """How many CPU threads torch may use inside a fit or a sample, and only there.
 
-Two threads per process buy little for fairsynth's networks on a CPU (a 256-wide MLP on a batch
-of 500 rows), and cost much when anything else runs on the machine: OpenMP's worker threads
-spin while they wait, so two processes of two threads on two cores slowed each other 6.5× in
-our measurement (docs/reliability.md, "Threads"). ``n_threads='auto'`` therefore sizes the
-threads to the work of one training step, and :func:`torch_threads` sets them for the duration
-of the library's own call and gives the caller's setting back afterwards.
+On an idle 2-core machine two threads fit Adult 1.4× faster than one; beside another busy
+process they oversubscribe the cores and OpenMP's threads wait on each other: two fits of two
+threads side by side took 5.4× their time alone, two of one thread 1.15× (docs/reliability.md,
+"Threads"). So ``n_threads='auto'`` gives a fit one thread when its networks are small, and
+otherwise the cores that were idle when the fit started (the 1-minute load average), fixed for
+the whole fit so that it stays reproducible (``n_threads_`` says what it chose). Sampling sizes
+its threads to the work alone, so the same seed gives the same rows whatever the load.
+:func:`torch_threads` sets the threads for the library's own call only and gives the caller's
+setting back afterwards.
 """
 
 from __future__ import annotations
@@ -22,9 +25,8 @@ from fairsynth.exceptions import ParameterError
 __all__ = ["available_cores", "resolve_threads", "torch_threads"]
 
 # Multiply-adds of one forward pass (parameters × batch rows) that one more thread must have to
-# be worth it. Below it, the threads' synchronisation costs more than they save (see the module
-# docstring); Adult's networks at batch 500 are about 1.6e8.
-WORK_PER_THREAD = 1e9
+# be worth it. Adult's networks at batch 500 are about 1.6e8 (two threads: 1.4× faster alone).
+WORK_PER_THREAD = 5e7
 
 
 def available_cores() -> int:
@@ -51,7 +53,7 @@ def check_threads(n_threads: object) -> None:
         )
 
 
-def resolve_threads(n_threads: int | str, work: float) -> int:
+def resolve_threads(n_threads: int | str, work: float, *, idle_only: bool = False) -> int:
     """The torch threads to use: ``n_threads``, or under 'auto' one per ``WORK_PER_THREAD``.
 
     Parameters
@@ -60,11 +62,24 @@ def resolve_threads(n_threads: int | str, work: float) -> int:
         Checked by :func:`check_threads`.
     work : float
         Multiply-adds of one forward pass of the networks (parameters × batch rows).
+    idle_only : bool, default=False
+        Under 'auto', use only the cores that are idle now (:func:`idle_cores`), at least one.
     """
     check_threads(n_threads)
     if n_threads != "auto":
         return int(n_threads)
-    return int(min(available_cores(), max(1, work // WORK_PER_THREAD)))
+    cores = idle_cores() if idle_only else available_cores()
+    return int(max(1, min(cores, work // WORK_PER_THREAD)))
+
+
+def idle_cores() -> int:
+    """This process's cores less those busy with other work (the 1-minute load average)."""
+    cores = available_cores()
+    try:
+        busy = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on a Unix
+        return cores
+    return max(1, cores - int(busy + 0.5))
 
 
 @contextmanager

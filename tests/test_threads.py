@@ -17,10 +17,19 @@ runner = CliRunner()
 
 
 def test_auto_gives_one_thread_to_small_work_and_more_to_large() -> None:
-    assert resolve_threads("auto", 1.6e8) == 1  # Adult's networks at batch 500
+    assert resolve_threads("auto", 5e5) == 1  # the test suite's tiny networks
     assert resolve_threads("auto", 2 * WORK_PER_THREAD) == min(2, available_cores())
     assert resolve_threads("auto", 1e15) == available_cores()
     assert resolve_threads(1, 1e15) == 1
+
+
+def test_a_fit_takes_only_the_idle_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    cores = available_cores()
+    monkeypatch.setattr("os.getloadavg", lambda: (0.2, 0.0, 0.0))
+    assert resolve_threads("auto", 1e15, idle_only=True) == cores
+    monkeypatch.setattr("os.getloadavg", lambda: (cores - 0.8, 0.0, 0.0))  # others busy
+    assert resolve_threads("auto", 1e15, idle_only=True) == 1
+    assert resolve_threads(2 if cores > 1 else 1, 1e15, idle_only=True) == min(2, cores)
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "two", True, available_cores() + 1])
