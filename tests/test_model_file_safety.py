@@ -13,26 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
 from typer.testing import CliRunner
 
-from fairsynth import ModelFileError, PTGANSynthesizer, __version__
+from fairsynth import ModelFileError, __version__
 from fairsynth.base import BaseSynthesizer
 from fairsynth.cli import app
 from fairsynth.modelfile import FORMAT_NAME, FORMAT_VERSION
-
-TINY: dict[str, Any] = {
-    "epochs": 1,
-    "batch_size": 50,
-    "generator_dims": (8,),
-    "critic_dims": (8,),
-    "noise_dim": 4,
-    "verbose": False,
-    "random_state": 0,
-}
 
 
 class Payload:
@@ -43,13 +32,6 @@ class Payload:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (open, (str(self.marker), "w"))
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = pd.DataFrame({"x": np.linspace(0, 1, 100), "c": ["a", "b"] * 50})
-    folder = tmp_path_factory.mktemp("model")
-    return PTGANSynthesizer(**TINY).fit(data).save(folder / "m.fairsynth")
 
 
 def members(path: Path) -> dict[str, bytes]:
