@@ -23,6 +23,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--threads", default="auto", help="each worker's n_threads")
     args = parser.parse_args()
 
     import dask.dataframe as dd
@@ -35,7 +36,9 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="fairsynth-partitions-"))
     model = PTGANSynthesizer(epochs=1, verbose=False, random_state=0, n_threads=1)
     path = model.fit(load_dataset("adult").train).save(folder / "adult.fairsynth")
-    options = {"model": str(path), "n_rows": args.rows, "n_partitions": args.partitions}
+    threads = args.threads if args.threads == "auto" else int(args.threads)
+    options = {"model": str(path), "n_rows": args.rows, "n_partitions": args.partitions,
+               "n_threads": threads}  # fmt: skip
     written = []
     for workers in args.workers:
         cluster = distributed.LocalCluster(

@@ -62,17 +62,17 @@ def partition_seed(seed: int, index: int) -> int:
 
 
 @lru_cache(maxsize=4)
-def _load(path: str, stamp: tuple[int, int], device: str) -> Any:
+def _load(path: str, stamp: tuple[int, int], device: str, n_threads: int | str) -> Any:
     from fairsynth.base import BaseSynthesizer
 
-    return BaseSynthesizer.load(path, device=device)
+    return BaseSynthesizer.load(path, device=device, n_threads=n_threads)
 
 
-def _model(model: Any, device: str) -> Any:
+def _model(model: Any, device: str, n_threads: int | str = "auto") -> Any:
     """A fitted model, or the model file at ``model`` loaded once per process and file version."""
     if isinstance(model, (str, os.PathLike)):
         info = Path(model).stat()
-        return _load(os.fspath(model), (info.st_mtime_ns, info.st_size), device)
+        return _load(os.fspath(model), (info.st_mtime_ns, info.st_size), device, n_threads)
     return model
 
 
@@ -84,6 +84,7 @@ def sample_partition(
     n_partitions: int,
     seed: int,
     device: str = "cpu",
+    n_threads: int | str = "auto",
     **options: Any,
 ) -> pd.DataFrame:
     """The rows of partition ``index`` of an ``n_rows``-row sample split into ``n_partitions``.
@@ -101,6 +102,10 @@ def sample_partition(
         The whole sample's seed; the partition draws with :func:`partition_seed`.
     device : str, default='cpu'
         Where a model file's networks go.
+    n_threads : int or 'auto', default='auto'
+        A model file's CPU threads: give each worker its share of a machine's cores (1 for as
+        many workers as cores), and every worker the same, since the last bits of a row can
+        differ between thread counts.
     **options
         The model's sampling options (``fairness=`` of a fair model). A fair model's cell
         counts are exact within each partition, so over the whole sample too up to one row per
@@ -112,7 +117,7 @@ def sample_partition(
         The partition's rows, its index continuing the partitions before it.
     """
     start, stop = _bounds(index, n_rows, n_partitions)
-    rows = _model(model, device).sample(
+    rows = _model(model, device, n_threads).sample(
         stop - start, random_state=partition_seed(seed, index), **options
     )
     rows.index = pd.RangeIndex(start, stop)

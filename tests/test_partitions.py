@@ -23,6 +23,7 @@ def test_partitions_split_evenly_and_reproduce(model_file: Path) -> None:
     assert [len(p) for p in parts] == [4, 3, 3]
     assert list(pd.concat(parts).index) == list(range(10))
     pd.testing.assert_frame_equal(sample_partition(1, **options), parts[1])  # recomputed
+    assert len(sample_partition(1, **options, n_threads=1)) == 3  # a worker's share of cores
     assert not parts[1].reset_index(drop=True).equals(parts[2].reset_index(drop=True))
     assert list(partition_meta(model_file).columns) == list(parts[0].columns)
 
