@@ -10,6 +10,7 @@ The fit loop, time budget, callbacks, seeding, sampling in chunks and save/load 
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -58,6 +59,7 @@ _REGISTRY: dict[str, type[BaseSynthesizer]] = {}  # every class defined so far, 
 # A sampled chunk holds at most this many matrix cells (float32, then a float64 copy while
 # decoding): about 200 MB, so a table with thousands of categories still streams in bounded memory.
 _MAX_CHUNK_CELLS = 2**24
+_GLOBAL_RNG = threading.RLock()  # held by a fit while it seeds and uses torch's global RNG
 _CHECK_ROWS = 5000  # rows of each table the end-of-fit check compares
 _CHECK_AFTER_SECONDS = 60.0  # under fit_check='auto', the shortest fit that is checked
 
@@ -173,7 +175,9 @@ class BaseSynthesizer(BaseEstimator):
         self.feature_names_in_ = np.asarray(data.columns, dtype=object)
         devices = [self.device_] if self.device_.type == "cuda" else []
         started = time.perf_counter()
-        with torch.random.fork_rng(devices=devices, device_type=self.device_.type):
+        # torch's global RNG (network initialisation) is seeded inside fork_rng: one fit at a
+        # time per process holds it, so fits in threads give the rows they give one by one.
+        with _GLOBAL_RNG, torch.random.fork_rng(devices=devices, device_type=self.device_.type):
             torch.manual_seed(seed)
             self._torch_generator = torch.Generator(device=self.device_).manual_seed(seed)
             self.transformer_ = self._make_transformer(seed).fit(data)
