@@ -4,9 +4,10 @@ On an idle 2-core machine two threads fit Adult 1.4× faster than one; beside an
 process they oversubscribe the cores and OpenMP's threads wait on each other: two fits of two
 threads side by side took 5.4× their time alone, two of one thread 1.15× (docs/reliability.md,
 "Threads"). So ``n_threads='auto'`` gives a fit one thread when its networks are small, and
-otherwise the cores that were idle when the fit started (the 1-minute load average), fixed for
-the whole fit so that it stays reproducible (``n_threads_`` says what it chose). Sampling sizes
-its threads to the work alone, so the same seed gives the same rows whatever the load.
+otherwise the cores that are idle when the fit starts (measured over a quarter of a second),
+fixed for the whole fit so that it stays reproducible (``n_threads_`` says what it chose).
+Sampling sizes its threads to the work alone, so the same seed gives the same rows whatever
+the load.
 :func:`torch_threads` sets the threads for the library's own call only and gives the caller's
 setting back afterwards.
 """
@@ -14,6 +15,7 @@ setting back afterwards.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -68,18 +70,45 @@ def resolve_threads(n_threads: int | str, work: float, *, idle_only: bool = Fals
     check_threads(n_threads)
     if n_threads != "auto":
         return int(n_threads)
-    cores = idle_cores() if idle_only else available_cores()
-    return int(max(1, min(cores, work // WORK_PER_THREAD)))
+    wanted = int(max(1, min(available_cores(), work // WORK_PER_THREAD)))
+    if wanted == 1 or not idle_only:
+        return wanted
+    return min(wanted, idle_cores())
 
 
 def idle_cores() -> int:
-    """This process's cores less those busy with other work (the 1-minute load average)."""
+    """This process's cores less those busy with other work right now.
+
+    Linux: the machine's busy share over a quarter of a second (/proc/stat), while this process
+    waits. Elsewhere the 1-minute load average, which lags: a machine that was busy a minute
+    ago counts as busy.
+    """
     cores = available_cores()
-    try:
-        busy = os.getloadavg()[0]
-    except (AttributeError, OSError):  # not on a Unix
-        return cores
+    busy = _busy_cores()
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except (AttributeError, OSError):  # not on a Unix
+            return cores
     return max(1, cores - int(busy + 0.5))
+
+
+def _busy_cores(seconds: float = 0.25) -> float | None:
+    """Cores busy over the next ``seconds`` on the whole machine, or None without /proc/stat."""
+    try:
+        first = _cpu_times()
+        time.sleep(seconds)
+        second = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = sum(second) - sum(first)
+    idle = (second[3] + second[4]) - (first[3] + first[4])  # idle and iowait
+    return (os.cpu_count() or 1) * (total - idle) / total if total > 0 else 0.0
+
+
+def _cpu_times() -> list[int]:
+    with open("/proc/stat") as stat:
+        return [int(v) for v in stat.readline().split()[1:9]]
 
 
 @contextmanager

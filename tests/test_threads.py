@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -23,13 +24,27 @@ def test_auto_gives_one_thread_to_small_work_and_more_to_large() -> None:
     assert resolve_threads(1, 1e15) == 1
 
 
+def _busy_cores_now() -> float | None:
+    from fairsynth.threads import _busy_cores
+
+    return _busy_cores(0.05)
+
+
 def test_a_fit_takes_only_the_idle_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     cores = available_cores()
+    monkeypatch.setattr("fairsynth.threads._busy_cores", lambda: 0.2)
+    assert resolve_threads("auto", 1e15, idle_only=True) == cores
+    monkeypatch.setattr("fairsynth.threads._busy_cores", lambda: cores - 0.8)  # others busy
+    assert resolve_threads("auto", 1e15, idle_only=True) == 1
+    monkeypatch.setattr("fairsynth.threads._busy_cores", lambda: None)  # no /proc/stat
     monkeypatch.setattr("os.getloadavg", lambda: (0.2, 0.0, 0.0))
     assert resolve_threads("auto", 1e15, idle_only=True) == cores
-    monkeypatch.setattr("os.getloadavg", lambda: (cores - 0.8, 0.0, 0.0))  # others busy
-    assert resolve_threads("auto", 1e15, idle_only=True) == 1
     assert resolve_threads(2 if cores > 1 else 1, 1e15, idle_only=True) == min(2, cores)
+
+
+def test_busy_cores_are_read_from_the_machine() -> None:
+    busy = _busy_cores_now()
+    assert busy is None or 0.0 <= busy <= (os.cpu_count() or 1)
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "two", True, available_cores() + 1])
