@@ -324,10 +324,11 @@ class BaseSynthesizer(BaseEstimator):
             self.history_.append(record)
             self.fit_time_ = record["time"]
             epoch += 1
-            if interrupt.requested:
+            if interrupt.requested:  # before the callbacks, so a checkpoint records the stop
                 self.stopped_reason_ = "interrupted"
             stop = any([cb.on_epoch_end(self, record) for cb in callbacks])
-            if interrupt.requested:
+            if interrupt.requested:  # again: the signal may arrive while a callback runs
+                self.stopped_reason_ = "interrupted"
                 return
             if stop:
                 self.stopped_reason_ = "callback"

@@ -198,6 +198,29 @@ def test_ctrl_c_stops_after_the_step_and_keeps_that_model(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+class CtrlCWhileWriting(Checkpoint):
+    """A checkpoint during whose second write the user presses Ctrl-C."""
+
+    def on_epoch_end(self, model: Any, record: dict[str, float]) -> bool:
+        stop = super().on_epoch_end(model, record)
+        if record["epoch"] == 1:
+            signal.raise_signal(signal.SIGINT)
+        return stop
+
+
+def test_ctrl_c_while_a_checkpoint_is_written_still_stops_as_interrupted(
+    tmp_path: Path, table: pd.DataFrame
+) -> None:
+    # The CLI's exit code (130/143) reads stopped_reason_; a Ctrl-C landing in a callback once
+    # left it at "running" and the fit exited 0 (a CI run caught it in test_signals).
+    model = PTGANSynthesizer(epochs=10, callbacks=[CtrlCWhileWriting(tmp_path, every_epochs=1)],
+                             **TINY)  # fmt: skip
+    with pytest.warns(UserWarning, match=r"interrupted after 2 epoch\(s\)"):
+        model.fit(table)
+    assert model.stopped_reason_ == "interrupted" and len(model.history_) == 2
+    assert BaseSynthesizer.load(model.checkpoint_path_).stopped_reason_ == "interrupted"
+
+
 @pytest.mark.usefixtures("python_handles_sigint")
 def test_second_ctrl_c_aborts_and_the_last_checkpoint_survives(
     tmp_path: Path, table: pd.DataFrame, reference: PTGANSynthesizer
