@@ -1,4 +1,4 @@
-"""The checks every synthesizer makes of its inputs: parameters, tables, seeds, devices, memory.
+"""The checks every synthesizer makes of its inputs: tables, seeds, devices, sample memory.
 
 Kept apart from :mod:`fairsynth.base` so that the training loop and the model files read on
 their own; :mod:`fairsynth.base` re-exports the public ones.
@@ -16,10 +16,8 @@ from sklearn.utils import check_random_state
 
 from fairsynth.exceptions import DataError, ParameterError, format_choices
 from fairsynth.io import available_memory
-from fairsynth.threads import check_threads
 
 __all__ = [
-    "check_common_params",
     "check_n_samples",
     "check_sample_memory",
     "draw_seed",
@@ -71,26 +69,6 @@ def draw_seed(random_state: Any) -> int:
             f"random_state must be None, an int, a numpy RandomState or Generator; "
             f"got {random_state!r}."
         ) from None
-
-
-def check_common_params(model: Any) -> None:
-    """Raise ParameterError for a parameter every synthesizer has that is out of range."""
-    epochs, budget = model.epochs, model.time_budget
-    if epochs is None and budget is None:
-        raise ParameterError("Give epochs, time_budget or both; both are None.")
-    if (
-        epochs is not None
-        and epochs != "auto"
-        and (isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1)
-    ):
-        raise ParameterError(f"epochs must be a positive integer, 'auto' or None, got {epochs!r}.")
-    if budget is not None and not (isinstance(budget, (int, float)) and budget > 0):
-        raise ParameterError(f"time_budget must be positive seconds or None, got {budget!r}.")
-    if not isinstance(model.batch_size, (int, np.integer)) or model.batch_size < 2:
-        raise ParameterError(f"batch_size must be an integer ≥ 2, got {model.batch_size!r}.")
-    check_threads(model.n_threads)
-    if model.fit_check not in (True, False, "auto"):
-        raise ParameterError(f"fit_check must be True, False or 'auto', got {model.fit_check!r}.")
 
 
 def validate_table(X: Any, min_rows: int, name: str) -> pd.DataFrame:

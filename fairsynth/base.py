@@ -14,6 +14,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,13 +25,13 @@ from sklearn.base import BaseEstimator
 from torch import nn
 
 from fairsynth._checks import (
-    check_common_params,
     check_n_samples,
     check_sample_memory,
     draw_seed,
     resolve_device,
     validate_table,
 )
+from fairsynth._constraints import Constraint, Interval, Options, check_params
 from fairsynth.callbacks import Callback, ProgressBar
 from fairsynth.checkpoint import Checkpoint, InterruptFlag, defer_interrupts
 from fairsynth.exceptions import (
@@ -50,7 +51,7 @@ from fairsynth.modelfile import (
     write_model_file,
 )
 from fairsynth.registry import CLASS_MODULES, synthesizer_class
-from fairsynth.threads import resolve_threads, torch_threads
+from fairsynth.threads import N_THREADS, resolve_threads, torch_threads
 from fairsynth.transform import TableTransformer
 
 __all__ = ["BaseSynthesizer", "check_n_samples", "draw_seed", "resolve_device"]
@@ -73,6 +74,17 @@ class BaseSynthesizer(BaseEstimator):
     _optimizer_names: ClassVar[tuple[str, ...]] = ()  # what a checkpoint keeps of training
     _min_rows: ClassVar[int] = 2
     _auto_steps: ClassVar[int] = 6000  # optimisation steps of a fit with epochs='auto'
+    #: the valid values of each parameter, checked by ``_check_params`` (a subclass adds its own)
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "epochs": [Interval(Integral, 1, None), Options("auto"), None],
+        "time_budget": [
+            Interval(Real, 0, None, closed="neither", finite=False, description="positive seconds"),
+            None,
+        ],
+        "batch_size": [Interval(Integral, 2, None)],
+        "n_threads": N_THREADS,
+        "fit_check": [Options(True, False, "auto")],
+    }
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -88,7 +100,14 @@ class BaseSynthesizer(BaseEstimator):
 
     # ----------------------------------------------------------------- steps for subclasses
     def _check_params(self) -> None:
-        """Raise ParameterError for any parameter out of range."""
+        """Raise ParameterError for any parameter out of range.
+
+        Checks each parameter against ``_parameter_constraints`` (of the class and its
+        parents); a subclass extends this with the rules that relate two parameters.
+        """
+        if self.epochs is None and self.time_budget is None:
+            raise ParameterError("Give epochs, time_budget or both; both are None.")
+        check_params(self)
 
     def _build(self, data: torch.Tensor) -> None:
         """Create networks and optimisers for transformed ``data`` (on ``self.device_``)."""
@@ -163,7 +182,6 @@ class BaseSynthesizer(BaseEstimator):
         -------
         self
         """
-        self._check_common_params()
         self._check_params()
         data = self._validate_table(X)
         self.device_ = resolve_device(self.device)
@@ -247,9 +265,6 @@ class BaseSynthesizer(BaseEstimator):
     def _params_of_older_files(cls, transformer: TableTransformer) -> dict[str, Any]:
         """Parameters a model file may lack (added later), as the files without them were fit."""
         return {}
-
-    def _check_common_params(self) -> None:
-        check_common_params(self)
 
     def _validate_table(self, X: Any) -> pd.DataFrame:
         return validate_table(X, self._min_rows, type(self).__name__)
@@ -508,7 +523,6 @@ class BaseSynthesizer(BaseEstimator):
         model.device_ = resolve_device(device)
         model.transformer_ = transformer
         try:  # an edited file, or one whose class was changed: say so before building anything
-            model._check_common_params()
             model._check_params()
         except FairsynthError as exc:
             raise ModelFileError(

@@ -22,13 +22,15 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 from torch import Tensor
 
+from fairsynth._constraints import Constraint, Interval, Options
 from fairsynth._schema import resolve_discrete
 from fairsynth.conditioning import CellPlan, Conditioner, ConditionQueue
 from fairsynth.conditions import cell_codes, condition_table, conditioned_cells
@@ -132,6 +134,12 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         self.min_cell_size = min_cell_size
         self.small_cells = small_cells
 
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "small_cells": [Options(*_SMALL_CELLS)],
+        "outcome_balance": [Interval(Real, 0, 1)],
+        "min_cell_size": [Interval(Integral, 0, None)],
+    }
+
     # ------------------------------------------------------------------------- checks
     @property
     def _sensitive(self) -> list[str]:
@@ -145,21 +153,6 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
             raise ParameterError(
                 "training_by_sampling is not an option of FairPTGANSynthesizer: its generator "
                 "is conditioned on the (group, outcome) cells instead."
-            )
-        if self.small_cells not in _SMALL_CELLS:
-            raise ParameterError(
-                f"Unknown small_cells {self.small_cells!r}. Valid: {format_choices(_SMALL_CELLS)}"
-            )
-        balance = self.outcome_balance
-        if (
-            isinstance(balance, bool)
-            or not isinstance(balance, (int, float, np.number))
-            or not (0.0 <= float(balance) <= 1.0)
-        ):
-            raise ParameterError(f"outcome_balance must be a number in [0, 1], got {balance!r}.")
-        if not isinstance(self.min_cell_size, (int, np.integer)) or self.min_cell_size < 0:
-            raise ParameterError(
-                f"min_cell_size must be an integer ≥ 0, got {self.min_cell_size!r}."
             )
         if not self._sensitive or self.target is None or self.positive_label is None:
             raise ParameterError(

@@ -5,15 +5,16 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from typing import Any, Literal
+from numbers import Integral, Real
+from typing import Any, ClassVar, Literal
 
-import numpy as np
 import torch
 from torch import Tensor
 
+from fairsynth._constraints import Constraint, Interval, Options
 from fairsynth.base import BaseSynthesizer
 from fairsynth.callbacks import Callback
-from fairsynth.exceptions import ParameterError, check_choice
+from fairsynth.exceptions import ParameterError
 from fairsynth.nets import Generator
 from fairsynth.ntk import gradient_flow_prediction, kernel_memory_bytes, relu_ntk
 
@@ -26,6 +27,8 @@ MODEL_NAME = "ga-ntk"
 # badly conditioned, and this part costs little next to the generator (see
 # benchmarks/gantk_step_time.py).
 _KERNEL_DTYPE = torch.float64
+_POSITIVE_INTEGER: list[Constraint] = [Interval(Integral, 1, None)]
+_POSITIVE: list[Constraint] = [Interval(Real, 0, None, closed="neither")]
 
 
 class GANTKSynthesizer(BaseSynthesizer):
@@ -134,6 +137,24 @@ class GANTKSynthesizer(BaseSynthesizer):
 
     _network_names = ("generator_",)
     _optimizer_names = ("_optimizer",)
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "norm": [Options("batch", "layer", "none")],
+        "categorical_head": [Options("softmax", "gumbel")],
+        "noise_dim": _POSITIVE_INTEGER,
+        "ntk_depth": _POSITIVE_INTEGER,
+        "weight_var": _POSITIVE,
+        "ntk_learning_rate": _POSITIVE,
+        "ntk_time": _POSITIVE,
+        "learning_rate": _POSITIVE,
+        "bias_var": [Interval(Real, 0, None)],
+        "jitter": [Interval(Real, 0, None)],
+        "max_grad_norm": [None, *_POSITIVE],
+        "max_kernel_memory": [
+            Interval(
+                Real, 0, None, closed="neither", finite=False, description="a positive byte count"
+            )
+        ],
+    }
 
     def __init__(
         self,
@@ -194,24 +215,11 @@ class GANTKSynthesizer(BaseSynthesizer):
 
     # ------------------------------------------------------------------------- checks
     def _check_params(self) -> None:
-        check_choice("norm", self.norm, ("batch", "layer", "none"))
-        check_choice("categorical_head", self.categorical_head, ("softmax", "gumbel"))
-        for name in ("noise_dim", "ntk_depth"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ParameterError(f"{name} must be a positive integer, got {value!r}.")
-        for name in ("weight_var", "ntk_learning_rate", "ntk_time", "learning_rate"):
-            _check_number(name, getattr(self, name), positive=True)
-        for name in ("bias_var", "jitter"):
-            _check_number(name, getattr(self, name), positive=False)
-        if self.max_grad_norm is not None:
-            _check_number("max_grad_norm", self.max_grad_norm, positive=True)
+        super()._check_params()
         self._check_kernel_memory()
 
     def _check_kernel_memory(self) -> None:
         limit = self.max_kernel_memory
-        if isinstance(limit, bool) or not isinstance(limit, (int, float, np.number)) or limit <= 0:
-            raise ParameterError(f"max_kernel_memory must be a positive byte count, got {limit!r}.")
         depth = int(self.ntk_depth)
         needed = kernel_memory_bytes(2 * int(self.batch_size), depth, _KERNEL_DTYPE)
         if needed > limit:
@@ -277,11 +285,3 @@ class GANTKSynthesizer(BaseSynthesizer):
 
     def _generate(self, n_rows: int, generator: torch.Generator, plan: Any) -> Tensor:
         return self._fake(n_rows, generator)
-
-
-def _check_number(name: str, value: object, *, positive: bool) -> None:
-    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-    if not ok or not math.isfinite(float(value)) or float(value) < 0:  # type: ignore[arg-type]
-        raise ParameterError(f"{name} must be a finite number ≥ 0, got {value!r}.")
-    if positive and float(value) == 0:  # type: ignore[arg-type]
-        raise ParameterError(f"{name} must be > 0, got {value!r}.")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any, Literal
+from numbers import Integral, Real
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -12,12 +13,13 @@ import torch
 from sklearn.utils import check_random_state
 from torch import Tensor
 
+from fairsynth._constraints import Constraint, Interval, Options
 from fairsynth.base import BaseSynthesizer
 from fairsynth.callbacks import Callback
 from fairsynth.conditioning import CategorySampler, ConditionQueue
 from fairsynth.conditions import condition_table, sampler_positions
-from fairsynth.exceptions import ParameterError, check_choice
-from fairsynth.losses import get_loss
+from fairsynth.exceptions import ParameterError
+from fairsynth.losses import LOSSES, get_loss
 from fairsynth.nets import Critic, Generator, WeightAverage
 from fairsynth.tempering import (
     coherency_penalty,
@@ -30,6 +32,10 @@ from fairsynth.tempering import (
 from fairsynth.transform import OutputSpan, TableTransformer
 
 __all__ = ["PTGANSynthesizer"]
+
+
+_POSITIVE_INTEGER: list[Constraint] = [Interval(Integral, 1, None)]
+_WEIGHT: list[Constraint] = [Interval(Real, 0, None)]
 
 
 class PTGANSynthesizer(BaseSynthesizer):
@@ -181,6 +187,18 @@ class PTGANSynthesizer(BaseSynthesizer):
     _network_names = ("generator_", "critic_", "generator_ema_")
     _optimizer_names = ("_d_optimizer", "_g_optimizer")
     conditioner_: Any = None  # the conditioning object of a conditional model
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "norm": [Options("batch", "layer", "none")],
+        "categorical_head": [Options("softmax", "gumbel")],
+        "loss": [Options(*LOSSES)],
+        "temperature_ratio": [Interval(Real, 0, 1)],
+        "coherency_weight": _WEIGHT,
+        "gradient_penalty_weight": _WEIGHT,
+        "ema_decay": [None, Interval(Real, 0, 1, closed="left")],
+        "noise_dim": _POSITIVE_INTEGER,
+        "critic_steps": _POSITIVE_INTEGER,
+        "pac": _POSITIVE_INTEGER,
+    }
 
     def __init__(
         self,
@@ -253,25 +271,7 @@ class PTGANSynthesizer(BaseSynthesizer):
 
     # ------------------------------------------------------------------------- checks
     def _check_params(self) -> None:
-        check_choice("norm", self.norm, ("batch", "layer", "none"))
-        check_choice("categorical_head", self.categorical_head, ("softmax", "gumbel"))
-        get_loss(self.loss)
-        if not 0.0 <= float(self.temperature_ratio) <= 1.0:
-            raise ParameterError(
-                f"temperature_ratio must lie in [0, 1], got {self.temperature_ratio!r}."
-            )
-        for name in ("coherency_weight", "gradient_penalty_weight"):
-            if float(getattr(self, name)) < 0:
-                raise ParameterError(f"{name} must be ≥ 0, got {getattr(self, name)!r}.")
-        decay = self.ema_decay
-        if decay is not None and (
-            isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 1
-        ):
-            raise ParameterError(f"ema_decay must be None or lie in [0, 1), got {decay!r}.")
-        for name in ("noise_dim", "critic_steps", "pac"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ParameterError(f"{name} must be a positive integer, got {value!r}.")
+        super()._check_params()
         if self.batch_size % self.pac:
             raise ParameterError(
                 f"batch_size ({self.batch_size}) must be a multiple of pac ({self.pac})."

@@ -18,13 +18,13 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from numbers import Integral
 
-import numpy as np
 import torch
 
-from fairsynth.exceptions import ParameterError
+from fairsynth._constraints import Constraint, Interval, Options, check_value
 
-__all__ = ["available_cores", "resolve_threads", "torch_threads"]
+__all__ = ["N_THREADS", "available_cores", "check_threads", "resolve_threads", "torch_threads"]
 
 # Multiply-adds of one forward pass (parameters × batch rows) that one more thread must have to
 # be worth it. Adult's networks at batch 500 are about 1.6e8 (two threads: 1.4× faster alone).
@@ -39,20 +39,21 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+#: the valid values of ``n_threads``, a parameter of every synthesizer
+N_THREADS: list[Constraint] = [
+    Options("auto"),
+    Interval(
+        Integral,
+        1,
+        available_cores,
+        description="an integer from {0} to {1} (the cores this process may use)",
+    ),
+]
+
+
 def check_threads(n_threads: object) -> None:
     """Raise ParameterError unless ``n_threads`` is 'auto' or an int in [1, cores]."""
-    if n_threads == "auto":
-        return
-    cores = available_cores()
-    if (
-        isinstance(n_threads, bool)
-        or not isinstance(n_threads, (int, np.integer))
-        or not 1 <= n_threads <= cores
-    ):
-        raise ParameterError(
-            f"n_threads must be 'auto' or an integer from 1 to {cores} (the cores this process "
-            f"may use), got {n_threads!r}."
-        )
+    check_value("n_threads", n_threads, N_THREADS)
 
 
 def resolve_threads(n_threads: int | str, work: float, *, idle_only: bool = False) -> int:
