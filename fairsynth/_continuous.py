@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -11,19 +12,23 @@ from pandas.api import types as ptypes
 from fairsynth._columns import Column
 from fairsynth._mixture import Mixture, fit_mixture
 from fairsynth._values import dtype_from_json
-from fairsynth.exceptions import DataError
+from fairsynth.exceptions import ColumnHandlingWarning, DataError
 
 _CHUNK_ROWS = 65_536  # bounds the (rows x modes) temporaries of the mode sampling
 _TIME_STEPS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
 _UNIT_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_EXACT_INTEGERS = 2**53  # float64 holds every integer up to this magnitude
+_MASK = 0xFFFFFFFFFFFFFFFF
 
 
 class ContinuousColumn(Column):
     """A scalar plus a one-hot of the mixture mode, plus a 2-wide [present, missing] block.
 
     Values live in a modelled domain ``x``: the number itself, or for datetimes / timedeltas
-    the count of ``step`` units (a learned resolution: days, hours, ..., ns) since ``origin``.
-    The mixture is fitted to ``z = (x / scale - center) / spread`` (scale-free, overflow-safe).
+    the count of ``step`` units (a learned resolution: days, hours, ..., ns) since ``origin``,
+    and for integers beyond 2**53 (which float64 cannot hold exactly) the distance from the
+    smallest one. The mixture is fitted to ``z = (x / scale - center) / spread`` (scale-free,
+    overflow-safe). A point mass decodes to its value exactly (``stats["points"]``, in ``x``).
     """
 
     codec = "continuous"
@@ -56,9 +61,14 @@ class ContinuousColumn(Column):
             if not stats["integer"]:
                 stats["decimals"] = _learn_decimals(present, series.dtype)
             x = present.astype(np.float64)
+            if stats["integer"] and len(present) and np.abs(present).max() >= _EXACT_INTEGERS:
+                exact = _exact_integers(series)[~missing]
+                stats["origin"] = int(exact.min())
+                x = _offsets(exact, stats["origin"])
+                _warn_if_inexact(name, x)
         else:
             origin = int(present.min())
-            diffs = present.view(np.uint64) - np.uint64(origin & 0xFFFFFFFFFFFFFFFF)
+            diffs = present.view(np.uint64) - np.uint64(origin & _MASK)
             step = _learn_step(diffs, unit)
             stats.update(origin=origin, step=step)
             x = (diffs // np.uint64(step)).astype(np.float64)
@@ -82,15 +92,20 @@ class ContinuousColumn(Column):
         if len(rest):
             mixture.add_tails((rest / scale - center) / spread, params["max_modes"])
         mixture.add_points((points / scale - center) / spread)
+        stats["points"] = [float(p) for p in points]
         return cls(name, series.dtype, bool(missing.any()), stats, mixture)
 
     def _domain(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         raw, missing = _numeric_values(series, self.name, self.kind, self.stats["unit"])
         if missing.any() and not self.has_missing:
             raise DataError(f"Column {self.name!r} has missing values but had none in fit.")
+        if self.kind == "number" and self.stats["origin"]:
+            return np.where(
+                missing, 0.0, _offsets(_exact_integers(series), self.stats["origin"])
+            ), missing
         if self.kind == "number":
             return np.where(missing, 0.0, raw.astype(np.float64)), missing
-        diffs = raw.view(np.uint64) - np.uint64(self.stats["origin"] & 0xFFFFFFFFFFFFFFFF)
+        diffs = raw.view(np.uint64) - np.uint64(self.stats["origin"] & _MASK)
         return np.where(missing, 0.0, diffs.astype(np.float64) / self.stats["step"]), missing
 
     def encode(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
@@ -112,14 +127,21 @@ class ContinuousColumn(Column):
     def decode(self, block: np.ndarray) -> pd.Series:
         s = self.stats
         n_modes = len(self.mixture.mode_mean)
-        z = self.mixture.decode(block[:, 0], block[:, 1 : 1 + n_modes].argmax(axis=1))
+        mode = block[:, 1 : 1 + n_modes].argmax(axis=1)
+        z = self.mixture.decode(block[:, 0], mode)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is clipped right after
             x = np.clip((z * s["spread"] + s["center"]) * s["scale"], s["lo"], s["hi"])
+        points = np.asarray(s.get("points", []), dtype=np.float64)  # files before 0.1: none
+        if len(points):  # the point modes come last, in the order of points
+            on_point = mode >= n_modes - len(points)
+            x[on_point] = points[mode[on_point] - (n_modes - len(points))]
         missing = np.zeros(len(x), dtype=bool)
         if self.has_missing:
             missing = block[:, 1 + n_modes :].argmax(axis=1) == 1
         if self.kind != "number":
             return self._decode_time(x, missing)
+        if s["integer"] and s["origin"]:
+            return self._decode_offsets(x, missing)
         if s["integer"]:
             info = np.iinfo(np.dtype(getattr(self.dtype, "numpy_dtype", self.dtype)))
             top = float(info.max)  # 2**63 for int64: not castable, so step below it
@@ -132,10 +154,20 @@ class ContinuousColumn(Column):
         x[missing] = np.nan
         return pd.Series(x).astype(self.dtype)
 
+    def _decode_offsets(self, x: np.ndarray, missing: np.ndarray) -> pd.Series:
+        native = np.dtype(getattr(self.dtype, "numpy_dtype", self.dtype))
+        ints = (np.round(x).astype(np.uint64) + np.uint64(self.stats["origin"] & _MASK)).view(
+            native
+        )
+        out = pd.Series(ints).astype(self.dtype)
+        if missing.any():  # a column with missing values has a nullable dtype (Int64, ...)
+            out[missing] = pd.NA
+        return out
+
     def _decode_time(self, x: np.ndarray, missing: np.ndarray) -> pd.Series:
         s = self.stats
         ticks = np.round(x).astype(np.uint64) * np.uint64(s["step"])
-        ints = (ticks + np.uint64(s["origin"] & 0xFFFFFFFFFFFFFFFF)).view(np.int64)
+        ints = (ticks + np.uint64(s["origin"] & _MASK)).view(np.int64)
         ints[missing] = np.iinfo(np.int64).min  # NaT
         code = "m8" if self.kind == "timedelta" else "M8"
         out = pd.Series(ints.view(f"{code}[{s['unit']}]"))
@@ -193,6 +225,30 @@ def _numeric_values(
             "replace them with missing values or finite numbers."
         )
     return values, np.isnan(values)
+
+
+def _exact_integers(series: pd.Series) -> np.ndarray:
+    """An integer column's values in its own numpy type (0 where missing), without float64."""
+    native = np.dtype(getattr(series.dtype, "numpy_dtype", series.dtype))
+    if series.hasnans:
+        return series.to_numpy(dtype=native, na_value=0)
+    return series.to_numpy(dtype=native)
+
+
+def _offsets(ints: np.ndarray, origin: int) -> np.ndarray:
+    """``ints - origin`` as float64, computed in 64-bit integers (exact below 2**53)."""
+    return (ints.view(np.uint64) - np.uint64(origin & _MASK)).astype(np.float64)
+
+
+def _warn_if_inexact(name: str, offsets: np.ndarray) -> None:
+    if len(offsets) and offsets.max() >= _EXACT_INTEGERS:
+        warnings.warn(
+            f"Column {name!r} holds integers more than 2**53 apart; float64 cannot tell every "
+            "one of them apart, so generated values are exact to about 16 significant digits "
+            "(model it as discrete, or split it, to keep every digit).",
+            ColumnHandlingWarning,
+            stacklevel=6,
+        )
 
 
 def _learn_decimals(values: np.ndarray, dtype: Any) -> int | None:
