@@ -66,15 +66,26 @@ def eg_reference(path: str, attribute: str) -> pd.DataFrame:
     return rows.sort_values("dp")[["dp", "auc"]]
 
 
+class NoiseScaled(torch.nn.Module):
+    """A generator fed ``factor`` times its noise, the first ``width`` of its inputs."""
+
+    def __init__(self, network: torch.nn.Module, width: int, factor: float) -> None:
+        super().__init__()
+        self.network, self.width, self.factor = network, width, factor
+
+    def forward(self, inputs: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
+        noise = inputs[:, : self.width] * self.factor
+        return self.network(torch.cat([noise, inputs[:, self.width :]], 1), temperature)
+
+
 def scale_noise(model: FairPTGANSynthesizer, factor: float) -> None:
-    """Make ``model`` feed its generator ``factor`` times its noise (this process only)."""
-    sampler, width = model._sampler(), model.noise_dim
+    """Make ``model`` feed its generator ``factor`` times its noise (the truncation trick).
 
-    def scaled(inputs: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
-        noise = inputs[:, :width] * factor
-        return sampler(torch.cat([noise, inputs[:, width:]], 1), temperature)
-
-    model._sampler = lambda: scaled  # type: ignore[method-assign,assignment,return-value]
+    Wraps the network ``sample`` runs, the fitted attribute ``generator_ema_`` (``generator_``
+    without weight averaging); the wrapped model is for this process only, not for saving.
+    """
+    name = "generator_" if model.generator_ema_ is None else "generator_ema_"
+    setattr(model, name, NoiseScaled(getattr(model, name), int(model.noise_dim), factor))
 
 
 class Refiner:

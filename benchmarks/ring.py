@@ -35,7 +35,7 @@ import pandas as pd
 from benchmarks.registry import CONFIGS
 from fairsynth.callbacks import Callback
 
-__all__ = ["gradient_variance", "main", "mode_curve", "ring_markdown", "variance_study"]
+__all__ = ["main", "mode_curve", "ring_markdown", "ring_model", "ring_table"]
 
 OUT = Path(__file__).parent / "results" / "ring"
 MODE_CONFIGS = ["ptgan", "wgan-gp", "wgan-gp-5", "ptgan-gp", "ptgan-no-noise-mix", "ptgan-r0.5",
@@ -45,32 +45,36 @@ RING_ROWS, BATCH = 10_000, 100
 # The paper's toy scale: small networks, small batches, 2-D noise.
 RING_PARAMS = {"batch_size": BATCH, "generator_dims": (64, 64), "critic_dims": (64, 64),
                "noise_dim": 2, "verbose": False}  # fmt: skip
-TRANSFORMS = ("raw", "modes")
+# The transform's parameters: 'raw' is one mode per column and no point masses (a plain rescaling).
+TRANSFORMS: dict[str, dict[str, Any]] = {
+    "raw": {"max_modes": 1, "point_mass_share": None, "point_mass_values": None},
+    "modes": {},
+}
 
 
-def _ring(seed: int) -> pd.DataFrame:
+def ring_table(seed: int) -> pd.DataFrame:
     from fairsynth.toy import make_ring
 
     return make_ring(RING_ROWS, random_state=seed)
 
 
-def _model(config: str, seed: int, steps: int, callbacks: list[Any], transform: str) -> Any:
+def ring_model(
+    config: str, seed: int, steps: int, callbacks: list[Any], transform: str, cls: Any = None
+) -> Any:
     """PTGANSynthesizer with ``config``'s parameters at the toy's scale.
 
     ``transform='modes'`` keeps the table transform's mode-specific normalisation, which
     already splits each coordinate into its modes (an untrained generator covers most of the
     ring through it); ``'raw'`` (the paper's setting) allows one mode per column, a plain
-    rescaling, so the networks must find the modes themselves.
+    rescaling, so the networks must find the modes themselves. ``cls`` is PTGANSynthesizer or
+    a subclass of it.
     """
-    from fairsynth.synthesizer import PTGANSynthesizer
-    from fairsynth.transform import TableTransformer
+    if cls is None:
+        from fairsynth.synthesizer import PTGANSynthesizer as cls
 
     epochs = max(1, -(-steps // (RING_ROWS // BATCH)))
-    params = {**RING_PARAMS, **CONFIGS[config], "epochs": epochs}
-    model = PTGANSynthesizer(random_state=seed, callbacks=callbacks, **params)
-    if transform == "raw":  # a benchmark-only override on this one instance
-        model._make_transformer = lambda s: TableTransformer(max_modes=1, random_state=s)
-    return model
+    params = {**RING_PARAMS, **CONFIGS[config], **TRANSFORMS[transform], "epochs": epochs}
+    return cls(random_state=seed, callbacks=callbacks, **params)
 
 
 def _limit_threads(threads: int) -> None:
@@ -113,138 +117,8 @@ def mode_curve(
 ) -> list[dict[str, Any]]:
     """Modes covered and good share against generator steps for one configuration and seed."""
     curve = _Curve(every, n_samples, seed)
-    _model(config, seed, steps, [curve], transform).fit(_ring(seed))
+    ring_model(config, seed, steps, [curve], transform).fit(ring_table(seed))
     return [{"Config": config, "Seed": seed, **row} for row in curve.rows]
-
-
-# ------------------------------------------------------------------------ variance
-class _GradientProbe:
-    """Stands in for an optimiser: records the gradient at each ``step`` and changes nothing."""
-
-    def __init__(self, parameters: Any) -> None:
-        self.parameters = list(parameters)
-        self.gradients: list[Any] = []
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        for parameter in self.parameters:
-            parameter.grad = None
-
-    def step(self) -> None:
-        import torch
-
-        flat = [
-            (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1)
-            for p in self.parameters
-        ]
-        self.gradients.append(torch.cat(flat).detach().clone())
-
-
-def _objective(name: str) -> dict[str, Any]:
-    """All the parameters any objective sets, at PTGAN's defaults, then ``name``'s values."""
-    from fairsynth.synthesizer import PTGANSynthesizer
-
-    defaults = PTGANSynthesizer().get_params()
-    keys = {k for config in CONFIGS.values() for k in config} - {"norm", "critic_steps"}
-    return {**{k: defaults[k] for k in keys}, **CONFIGS[name]}
-
-
-def _ratio(gradients: list[Any]) -> tuple[float, float, float]:
-    import torch
-
-    stacked = torch.stack(gradients).double()
-    trace = float(stacked.var(dim=0, unbiased=True).sum())
-    norm2 = float(stacked.mean(dim=0).pow(2).sum())
-    return trace, norm2, trace / norm2 if norm2 > 0 else float("nan")
-
-
-def gradient_variance(model: Any, data: Any, objective: str, batches: int = 30) -> dict[str, Any]:
-    """trace(Cov g) / ||mean g||² of the generator's and critic's minibatch gradients.
-
-    The weights, the networks' buffers, the parameters and the model's random stream are
-    restored afterwards, so training continues exactly as if nothing had been measured. Uses
-    PTGANSynthesizer's own training steps with the optimisers swapped for probes, so the
-    gradients are those the training loop would apply.
-    """
-    import copy
-
-    saved_params = {k: getattr(model, k) for k in _objective(objective)}
-    saved_nets = {n: copy.deepcopy(net.state_dict()) for n, net in model._networks().items()}
-    saved_rng = model._torch_generator.get_state()
-    saved_optim = model._g_optimizer, model._d_optimizer
-    probes = (
-        _GradientProbe(model.generator_.parameters()),
-        _GradientProbe(model.critic_.parameters()),
-    )
-    model.set_params(**_objective(objective))
-    model._g_optimizer, model._d_optimizer = probes
-    try:
-        for _ in range(batches):
-            model._critic_step(data)
-            model._generator_step()
-    finally:
-        model._g_optimizer, model._d_optimizer = saved_optim
-        model.set_params(**saved_params)
-        for name, state in saved_nets.items():
-            getattr(model, name).load_state_dict(state)
-        model._torch_generator.set_state(saved_rng)
-        for network in (model.generator_, model.critic_):
-            network.zero_grad(set_to_none=True)
-    out: dict[str, Any] = {}
-    for network, probe in zip(("generator", "critic"), probes, strict=True):
-        out[network] = _ratio(probe.gradients)
-    return out
-
-
-class _VarianceHook(Callback):
-    """Callback: at the given generator steps, measure each objective's gradient variance."""
-
-    def __init__(self, at: list[int], objectives: list[str], batches: int) -> None:
-        self.at, self.objectives, self.batches = set(at), objectives, batches
-        self.rows: list[dict[str, Any]] = []
-        self.steps = 0
-        self.data: Any = None  # the transformed training matrix, set when the model is built
-
-    def _measure(self, model: Any) -> None:
-        for objective in self.objectives:
-            found = gradient_variance(model, self.data, objective, self.batches)
-            for network, (trace, norm2, ratio) in found.items():
-                self.rows.append({"Step": self.steps, "Objective": objective,
-                                  "Network": network, "Trace_Cov": trace,
-                                  "Mean_Norm2": norm2, "Ratio": ratio})  # fmt: skip
-
-    def on_fit_start(self, model: Any, total_epochs: int | None) -> None:
-        if 0 in self.at:
-            self._measure(model)
-
-    def on_epoch_end(self, model: Any, record: dict[str, Any]) -> bool:
-        self.steps += int(record["steps"])
-        if self.steps in self.at:
-            self._measure(model)
-        return self.steps >= max(self.at)
-
-
-def variance_study(
-    config: str,
-    seed: int,
-    at: list[int],
-    objectives: list[str],
-    batches: int = 30,
-    transform: str = "raw",
-) -> list[dict[str, Any]]:
-    """Gradient variance under each objective at the weights ``config`` reaches at ``at``."""
-    hook = _VarianceHook(at, objectives, batches)
-    model = _model(config, seed, max(at), [hook], transform)
-    # The probes need the transformed matrix _critic_step draws its minibatches from: catch it
-    # where fit hands it to _build (a benchmark-only wrapper on this one instance).
-    original_build = model._build
-
-    def build(data: Any) -> None:
-        hook.data = data
-        original_build(data)
-
-    model._build = build
-    model.fit(_ring(seed))
-    return [{"Trained_With": config, "Seed": seed, "Batches": batches, **r} for r in hook.rows]
 
 
 # ---------------------------------------------------------------------- files, CLI
@@ -294,6 +168,8 @@ def _run_modes(args: argparse.Namespace) -> None:
 
 
 def _run_variance(args: argparse.Namespace) -> None:
+    from benchmarks import ring_variance
+
     _check_steps("--at", args.at)
     path = args.out / "variance.csv"
     at = " ".join(map(str, sorted(args.at)))
@@ -304,7 +180,7 @@ def _run_variance(args: argparse.Namespace) -> None:
             if (config, seed) in done:
                 continue
             tick = time.perf_counter()
-            rows = variance_study(
+            rows = ring_variance.variance_study(
                 config, seed, sorted(args.at), args.objectives, args.batches, args.transform
             )
             _append_csv(path, [{**row, **settings} for row in rows])
@@ -416,7 +292,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--objectives", nargs="+", default=OBJECTIVES, choices=sorted(CONFIGS))
     parser.add_argument("--at", nargs="+", type=int, default=[0, 500, 2000])
     parser.add_argument("--batches", type=int, default=30)
-    parser.add_argument("--transform", choices=TRANSFORMS, default="raw",
+    parser.add_argument("--transform", choices=list(TRANSFORMS), default="raw",
                         help="raw: one mode per column (the paper's setting); modes: the table "
                         "transform's mode-specific normalisation")  # fmt: skip
     args = parser.parse_args(argv)

@@ -31,7 +31,7 @@ from benchmarks.registry import (  # noqa: E402
     _import,
     build,
 )
-from benchmarks.ring import gradient_variance, variance_study  # noqa: E402
+from benchmarks.ring_variance import ProbedPTGAN, variance_study  # noqa: E402
 from benchmarks.run import METRIC_COLUMNS, load_runs, run_grid  # noqa: E402
 from benchmarks.summary import summarize  # noqa: E402
 
@@ -131,11 +131,10 @@ def test_gradient_variance_leaves_the_model_as_it_was() -> None:
     data = make_ring(400, random_state=0)
     params = {"epochs": 1, "batch_size": 100, "generator_dims": (16,), "critic_dims": (16,),
               "verbose": False, "random_state": 0}  # fmt: skip
-    model = PTGANSynthesizer(**params).fit(data)
-    matrix = torch.as_tensor(model.transformer_.transform(data, random_state=0))
+    model = ProbedPTGAN(**params).fit(data)
     before = {k: v.clone() for k, v in model.generator_.state_dict().items()}
     rng = model._torch_generator.get_state().clone()
-    found = gradient_variance(model, matrix, "wgan-gp", batches=4)
+    found = model.gradient_variance(model.training_matrix_, "wgan-gp", batches=4)
     assert model.get_params() == PTGANSynthesizer(**params).get_params()  # left as built
     assert torch.equal(model._torch_generator.get_state(), rng)
     for key, value in model.generator_.state_dict().items():
