@@ -14,12 +14,12 @@ from fairsynth import ParameterError, PTGANSynthesizer
 from fairsynth.cli import app
 from fairsynth.fair import FairPTGANSynthesizer
 from fairsynth.frontier import (
-    _first_below,
     calibrate_fairness,
     exponentiated_gradient_scores,
     fairness_frontier,
     plot_frontier,
 )
+from fairsynth.frontier.calibrate import _first_below
 
 FAST = {"epochs": 2, **SMALL_NETS}
 
