@@ -65,6 +65,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
         "gradient_penalty_weight": 10.0,
     },
     "training-by-sampling": {"training_by_sampling": True},
+    "column-heads": {"generator_heads": "columns"},
     "point-values-128+coherency-20+training-by-sampling": {
         "point_mass_share": 0.05,
         "point_mass_values": 128,

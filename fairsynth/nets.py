@@ -15,9 +15,10 @@ from typing import Literal, Protocol
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Critic", "Generator", "OutputHeads", "SpanLike", "WeightAverage"]
+__all__ = ["ColumnHeads", "Critic", "Generator", "OutputHeads", "SpanLike", "WeightAverage"]
 
 Norm = Literal["batch", "layer", "none"]
+Heads = Literal["joint", "columns"]
 
 
 class SpanLike(Protocol):
@@ -31,6 +32,9 @@ class SpanLike(Protocol):
 
     @property
     def kind(self) -> str: ...
+
+    @property
+    def column(self) -> str: ...
 
 
 def _norm(kind: Norm, width: int) -> nn.Module:
@@ -84,6 +88,84 @@ class OutputHeads(nn.Module):
         return torch.cat(parts, dim=1)
 
 
+class ColumnHeads(nn.Module):
+    """Output heads conditioned column by column, as autoregressive tabular models are.
+
+    Column ``k``'s block is a linear map of the body's features and of the activated outputs
+    of columns ``1 .. k-1``; out of training (sampling) the earlier columns' one-hot blocks are
+    passed on as the one-hot of their largest entry, the value the transform will decode, so
+    each column is generated given the values already chosen (education-num given education).
+
+    Parameters
+    ----------
+    in_dim : int
+        Width of the body's features.
+    spans : sequence of spans
+        The transform's output spans, in matrix order; consecutive spans of one column
+        (``span.column``) form that column's block.
+    categorical, tau, scalar
+        Passed to :class:`OutputHeads`.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        spans: Sequence[SpanLike],
+        *,
+        categorical: Literal["softmax", "gumbel"] = "softmax",
+        tau: float = 0.2,
+        scalar: Literal["tanh", "identity"] = "tanh",
+    ) -> None:
+        super().__init__()
+        blocks: list[list[SpanLike]] = []
+        for span in spans:
+            if blocks and blocks[-1][0].column == span.column:
+                blocks[-1].append(span)
+            else:
+                blocks.append([span])
+        self.linears = nn.ModuleList()
+        self.activations = nn.ModuleList()
+        self.onehots: list[list[tuple[int, int]]] = []  # (start, width) within each block
+        seen = 0
+        for block in blocks:
+            first = int(block[0].start)
+            width = sum(int(s.width) for s in block)
+            self.linears.append(nn.Linear(in_dim + seen, width))
+            shifted = [_Span(int(s.start) - first, int(s.width), str(s.kind)) for s in block]
+            self.activations.append(
+                OutputHeads(shifted, categorical=categorical, tau=tau, scalar=scalar)
+            )
+            self.onehots.append([(s.start, s.width) for s in shifted if s.kind == "onehot"])
+            seen += width
+
+    def forward(self, h: Tensor) -> Tensor:
+        outputs: list[Tensor] = []
+        passed: list[Tensor] = []
+        for linear, activation, onehots in zip(
+            self.linears, self.activations, self.onehots, strict=True
+        ):
+            out = activation(linear(torch.cat([h, *passed], dim=1)))
+            outputs.append(out)
+            passed.append(out if self.training else _hard(out, onehots))
+        return torch.cat(outputs, dim=1)
+
+
+class _Span:
+    def __init__(self, start: int, width: int, kind: str) -> None:
+        self.start, self.width, self.kind, self.column = start, width, kind, ""
+
+
+def _hard(block: Tensor, onehots: list[tuple[int, int]]) -> Tensor:
+    """``block`` with each one-hot span replaced by the one-hot of its largest entry."""
+    if not onehots:
+        return block
+    hard = block.clone()
+    for start, width in onehots:
+        part = block[:, start : start + width]
+        hard[:, start : start + width] = nn.functional.one_hot(part.argmax(1), width).to(part)
+    return hard
+
+
 class Generator(nn.Module):
     """Residual MLP from noise and temperature to a transformed row.
 
@@ -99,6 +181,8 @@ class Generator(nn.Module):
         Normalisation inside the blocks.
     categorical, tau, scalar
         Passed to :class:`OutputHeads`.
+    heads : {'joint', 'columns'}
+        'joint': one linear layer for the whole row; 'columns': :class:`ColumnHeads`.
     """
 
     def __init__(
@@ -111,6 +195,7 @@ class Generator(nn.Module):
         categorical: Literal["softmax", "gumbel"] = "softmax",
         tau: float = 0.2,
         scalar: Literal["tanh", "identity"] = "tanh",
+        heads: Heads = "joint",
     ) -> None:
         super().__init__()
         output_dim = sum(int(s.width) for s in spans)
@@ -120,8 +205,14 @@ class Generator(nn.Module):
             blocks.append(_Residual(dim, width, norm))
             dim += width
         self.body = nn.Sequential(*blocks)
-        self.out = nn.Linear(dim, output_dim)
-        self.heads = OutputHeads(spans, categorical=categorical, tau=tau, scalar=scalar)
+        self.out: nn.Module
+        self.heads: nn.Module
+        if heads == "columns":
+            self.out = nn.Identity()
+            self.heads = ColumnHeads(dim, spans, categorical=categorical, tau=tau, scalar=scalar)
+        else:
+            self.out = nn.Linear(dim, output_dim)
+            self.heads = OutputHeads(spans, categorical=categorical, tau=tau, scalar=scalar)
 
     def forward(self, z: Tensor, t: Tensor) -> Tensor:
         return self.heads(self.out(self.body(torch.cat([z, t], dim=1))))

@@ -99,6 +99,11 @@ class PTGANSynthesizer(BaseSynthesizer):
         Adult in our pilot; softmax is the default).
     pac : int, default=1
         PacGAN packing: the critic judges ``pac`` rows jointly.
+    generator_heads : {'joint', 'columns'}, default='joint'
+        How the generator's last layer makes a row: 'joint', one linear layer for all
+        columns; 'columns', column by column, each column's block seeing the columns before it
+        (and, when sampling, the values chosen for them), as autoregressive tabular models do
+        (:class:`~fairsynth.nets.ColumnHeads`; docs/method.md, "Indistinguishable rows").
     max_modes : int, default=10
         Most mixture modes of the mode-specific normalisation of a numeric column; 1 turns it
         into plain standardisation (the raw coordinates of the paper's toy problems).
@@ -198,6 +203,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         "noise_dim": _POSITIVE_INTEGER,
         "critic_steps": _POSITIVE_INTEGER,
         "pac": _POSITIVE_INTEGER,
+        "generator_heads": [Options("joint", "columns")],
     }
 
     def __init__(
@@ -223,6 +229,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         norm: Literal["batch", "layer", "none"] = "batch",
         categorical_head: Literal["softmax", "gumbel"] = "softmax",
         pac: int = 1,
+        generator_heads: Literal["joint", "columns"] = "joint",
         max_modes: int = 10,
         point_mass_share: float | None = 0.05,
         point_mass_values: int | None = 20,
@@ -256,6 +263,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         self.norm = norm
         self.categorical_head = categorical_head
         self.pac = pac
+        self.generator_heads = generator_heads
         self.max_modes = max_modes
         self.point_mass_share = point_mass_share
         self.point_mass_values = point_mass_values
@@ -296,6 +304,7 @@ class PTGANSynthesizer(BaseSynthesizer):
             "point_mass_share": transformer.point_mass_share,
             "point_mass_values": transformer.point_mass_values,
             "training_by_sampling": False,
+            "generator_heads": "joint",
         }
 
     # ------------------------------------------------------------------ conditioning
@@ -352,7 +361,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         spans = self.transformer_.spans_
         self.generator_ = Generator(
             self.noise_dim + self._condition_width(), self.generator_dims, spans, norm=self.norm,
-            categorical=self.categorical_head,
+            categorical=self.categorical_head, heads=self.generator_heads,
         ).to(self.device_)  # fmt: skip
         self.critic_ = Critic(data.shape[1], self.critic_dims, pac=self.pac).to(self.device_)
         self.generator_ema_: WeightAverage | None = None
