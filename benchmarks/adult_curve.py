@@ -1,9 +1,10 @@
-"""PTGAN on Adult against training steps: TSTR AUC, Quality and label gap every N steps.
+"""PTGAN on Adult against training steps: detection AUC, TSTR AUC, Quality, label gap every N steps.
 
 One fit per call; every ``--every`` generator steps the model samples as many rows as the
 training table (``random_state=0``) and is scored on the real test table (TSTR LogReg and
-HistGB AUC, label gap by sex) and, every second time, by SDMetrics Quality against the real
-training table. Answers "would more steps, another learning rate or weight averaging help?"
+HistGB AUC, label gap by sex), by the end-of-fit check's detection AUC (5,000 rows of each,
+:func:`fairsynth.fitcheck.check_rows`) and, every second time, by SDMetrics Quality against the
+real training table. Answers "would more steps, another learning rate or weight averaging help?"
 without one fit per budget. The model samples from its averaged generator (``ema_decay``,
 0.999 by default); ``--params '{"ema_decay": null}'`` samples from the trained weights. Each
 row records the decay as ``ema``. Rows are appended as JSON lines to
@@ -47,6 +48,7 @@ def main() -> None:
     from fairsynth import PTGANSynthesizer, load_dataset
     from fairsynth.callbacks import Callback
     from fairsynth.evaluation import label_gap, quality_scores, tstr_scores
+    from fairsynth.fitcheck import check_rows
 
     torch.set_num_threads(args.threads)  # a benchmark process of its own
     ds = load_dataset("adult")
@@ -66,10 +68,12 @@ def main() -> None:
             second = self.steps % (2 * args.every) < STEPS_PER_EPOCH
             quality = quality_scores(ds.train, synth, numerical)[0]["Quality"] if second else None
             positive = (synth[ds.target] == ds.positive_label).to_numpy()
+            check = check_rows(ds.train, synth.head(5_000), ds.discrete_columns)
             row = {
                 "params": json.loads(args.params), "ema": model.ema_decay, "seed": args.seed,
                 "threads": args.threads, "step": self.steps,
                 "train_s": round(float(record["time"]), 1),
+                "Detection_AUC": check["detection_auc"],
                 "HistGB_AUC": round(float(scores.loc["HistGB", "auc"]), 4),
                 "LogReg_AUC": round(float(scores.loc["LogReg", "auc"]), 4),
                 "Quality": None if quality is None else round(float(quality), 4),
