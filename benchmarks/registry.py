@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ __all__ = [
     "MissingPackageError",
     "Spec",
     "build",
+    "missing_packages",
 ]
 
 INSTALL_HINT = (
@@ -117,10 +119,11 @@ class Spec:
     """One registered synthesizer: how to build it, and what it is."""
 
     factory: Factory
-    kind: str  # 'fairsynth', 'ablation' or 'baseline'
+    kind: str  # 'fairsynth', 'ablation', 'baseline' or 'peer' (skipped when not installed)
     description: str
     package: str = "fairsynth"
     defaults: dict[str, Any] = field(default_factory=dict)
+    module: str = "fairsynth"  # what a 'peer' imports: the grid checks it before running
 
 
 def _import(module: str, package: str, hint: str = INSTALL_HINT) -> Any:
@@ -222,6 +225,39 @@ def _tabfairgan(dataset: Dataset, seed: int, overrides: dict[str, Any]) -> Adapt
     return Adapter(holder, fit, lambda h, n: h["model"].generate_fake_df(n))
 
 
+def _tabfairgdt(fairness: float) -> Factory:
+    """TabFairGDT (benchmarks/peers/tabfairgdt.py) at λ = ``fairness``, protecting the first
+    sensitive column (Adult, German: sex; COMPAS: race)."""
+
+    def factory(dataset: Dataset, seed: int, overrides: dict[str, Any]) -> Adapter:
+        from benchmarks.peers.tabfairgdt import TabFairGDTPeer
+
+        params = {"fairness": fairness, "protected": dataset.sensitive[0], **overrides}
+        model = TabFairGDTPeer(
+            target=dataset.target,
+            discrete_columns=dataset.discrete_columns,
+            random_state=seed,
+            **params,
+        )
+        return Adapter(model, lambda m, frame: m.fit(frame), lambda m, n: m.sample(n))
+
+    return factory
+
+
+def missing_packages(names: list[str]) -> dict[str, str]:
+    """Of the peers among ``names`` (kind 'peer'), those whose package is not installed."""
+    found: dict[str, str] = {}
+    for name in names:
+        spec = SYNTHESIZERS.get(name)
+        if (
+            spec is not None
+            and spec.kind == "peer"
+            and importlib.util.find_spec(spec.module) is None
+        ):
+            found[name] = spec.package
+    return found
+
+
 def build(name: str, dataset: Dataset, seed: int, overrides: dict[str, Any] | None = None) -> Any:
     """The registered synthesizer ``name`` for ``dataset`` and ``seed``, ready to fit."""
     if name not in SYNTHESIZERS:
@@ -272,6 +308,16 @@ SYNTHESIZERS: dict[str, Spec] = {
         "TabFairGAN (tabfairgan), 60 epochs, batch 256, no fairness phase",
         "tabfairgan",
     ),
+    **{
+        name: Spec(
+            _tabfairgdt(fairness),
+            "peer",
+            f"TabFairGDT (tabfairgdt), defaults, λ = {fairness:g} on the first sensitive column",
+            "tabfairgdt",
+            module="tabfairgdt",
+        )
+        for name, fairness in (("tabfairgdt", 0.0), ("tabfairgdt-0.5", 0.5), ("tabfairgdt-1", 1.0))
+    },
 }
 
 # What `python -m benchmarks.run` runs when no synthesizers are named.
@@ -288,4 +334,7 @@ DEFAULT_GRID = [
     "gaussian-copula",
     "tabular-argn",
     "tabfairgan",
+    "tabfairgdt",
+    "tabfairgdt-0.5",
+    "tabfairgdt-1",
 ]

@@ -36,7 +36,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.registry import DEFAULT_GRID, SYNTHESIZERS
+from benchmarks.registry import DEFAULT_GRID, SYNTHESIZERS, missing_packages
 
 __all__ = ["DATASETS", "METRIC_COLUMNS", "main", "metric_rows", "run_grid", "tidy_results"]
 
@@ -45,7 +45,7 @@ RESULTS = Path(__file__).parent / "results" / "grid"
 METRIC_COLUMNS = ["Dataset", "Synthesizer", "Seed", "Metric", "Value", "Reference", "Section"]
 PACKAGES = (
     "fairsynth", "torch", "numpy", "pandas", "scikit-learn", "rdt", "sdmetrics", "fairlearn",
-    "ctgan", "sdv", "mostlyai-engine", "tabfairgan",
+    "ctgan", "sdv", "mostlyai-engine", "tabfairgan", "tabfairgdt",
 )  # fmt: skip
 # evaluate()'s fidelity and privacy tables, renamed to SDGym-style metric names.
 _FIDELITY = {
@@ -414,6 +414,11 @@ def run_grid(
     if unknown:
         raise SystemExit(f"Unknown names {unknown}. Synthesizers: {sorted(SYNTHESIZERS)}; "
                          f"data sets: {list(DATASETS)}.")  # fmt: skip
+    missing = missing_packages(synthesizers)
+    if missing:  # optional peers: skipped, not recorded as failures
+        names, packages = ", ".join(missing), " ".join(sorted(set(missing.values())))
+        print(f"Skipping {names}: not installed here (pip install {packages}).")
+        synthesizers = [s for s in synthesizers if s not in missing]
     params, evaluation = params or {}, evaluation or {}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,8 @@ def plot_frontier(
     """Draw AUC against DP, EO and DP at a fixed rate from a :func:`fairness_frontier` table.
 
     FairPTGAN's λ sweep is a line per classifier (mean over seeds, λ written at each point),
-    ExponentiatedGradient a dashed line, the classifiers trained on real data a star; ``peers``
+    ExponentiatedGradient a dashed line, the classifiers trained on real data a star, any other
+    source with a λ (a peer generator's sweep) a dotted line of triangles; ``peers``
     (columns ``source``, ``model``, ``auc``, ``dp``, ``eo``) adds fixed points of other systems.
     Writes a PNG (or any format matplotlib knows by the suffix; none: PNG) atomically through
     :func:`fairsynth.output.open_output` and returns its path.
@@ -67,7 +68,7 @@ def plot_frontier(
             ax.plot(
                 part[metric],
                 part["auc"],
-                "s--" if dashed else "o-",
+                "s--" if dashed else "o-" if source == "FairPTGAN" else "^:",
                 color=color,
                 alpha=0.7 if dashed else 1.0,
                 label=f"{name}: {source}",
