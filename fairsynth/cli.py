@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from fairsynth.cli_info import describe_model, privacy_line
 from fairsynth.cli_support import (
     RowProgress,
     check_picture_output,
@@ -162,6 +163,10 @@ def fit(
     checkpoint_every: int | None = typer.Option(
         None, help="With --checkpoint-dir: write every N epochs [once a minute]."
     ),
+    epsilon: float | None = typer.Option(
+        None, help="ptgan: train with differential privacy to this ε (docs/privacy.md)."
+    ),
+    delta: float | None = typer.Option(None, help="With --epsilon: δ [1/n²]."),
 ) -> None:
     """Fit a synthesizer on a table and save it (Ctrl-C stops and saves the model so far)."""
     from fairsynth.checkpoint import Checkpoint
@@ -181,6 +186,10 @@ def fit(
         random_state=seed, device=device, n_threads=threads,
     )  # fmt: skip
     params.update(fair)
+    if delta is not None and epsilon is None:
+        fail("--delta needs --epsilon.")
+    if epsilon is not None:
+        params["privacy"] = (epsilon, delta)
     if checkpoint_every is not None and checkpoint_dir is None:
         fail("--checkpoint-every needs --checkpoint-dir.")
     if checkpoint_dir is not None:
@@ -198,6 +207,8 @@ def fit(
     if synthesizer.fit_check_:  # the end-of-fit check ran (fits of a minute or more)
         check = synthesizer.fit_check_
         note += f"; detection AUC {check['detection_auc']:.3f} on {check['rows']:,} rows"
+    if getattr(synthesizer, "privacy_", None):
+        note += "; " + privacy_line(synthesizer.privacy_)
     typer.echo(
         f"Fitted {cls.__name__} on {len(table):,} rows × {table.shape[1]} columns in "
         f"{synthesizer.fit_time_:.1f} s{note}; saved to {output}",
@@ -207,6 +218,13 @@ def fit(
         epochs_done = len(synthesizer.history_)
         typer.echo(stopped_fit_message(epochs_done, output, checkpoint_dir), err=True)
         raise typer.Exit(code=interrupt_exit_code())
+
+
+@app.command()
+@handles_errors
+def info(model_file: Path = typer.Argument(..., help="Model file written by 'fairsynth fit'.")):
+    """Show what a model file holds: columns, parameters, versions, fit time, ε and δ."""
+    typer.echo("\n".join(describe_model(model_file)))
 
 
 @app.command()

@@ -25,7 +25,7 @@ import os
 import zipfile
 import zlib
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,7 @@ class ModelContents:
     fairsynth_version: str = ""
     training: dict[str, Any] | None = None  # checkpoints only: state to resume a fit
     training_tensors: dict[str, torch.Tensor] | None = None
+    versions: dict[str, str] = field(default_factory=dict)  # torch, numpy, python (files of 0.1+)
 
 
 def write_model_file(path: str | os.PathLike[str], contents: ModelContents, version: str) -> Path:
@@ -106,6 +107,7 @@ def write_model_file(path: str | os.PathLike[str], contents: ModelContents, vers
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "fairsynth_version": version,
+        "versions": _versions(),
         "class": contents.class_name,
         "params": contents.params,
         "fitted": contents.fitted,
@@ -117,6 +119,17 @@ def write_model_file(path: str | os.PathLike[str], contents: ModelContents, vers
         for name, blob in blobs.items():
             archive.writestr(name, blob)
     return out
+
+
+def _versions() -> dict[str, str]:
+    """The versions of the libraries that wrote a model file (shown by ``fairsynth info``)."""
+    import platform
+
+    return {
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def plain_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -265,6 +278,7 @@ def read_model_file(path: str | os.PathLike[str]) -> ModelContents:
             fairsynth_version=str(manifest.get("fairsynth_version", "")),
             training=None if training is None else json.loads(training[0].decode("utf-8")),
             training_tensors=None if training is None else load_torch(training[1]),
+            versions={str(k): str(v) for k, v in dict(manifest.get("versions", {})).items()},
         )
     except (KeyError, TypeError, ValueError, SafetensorError, RecursionError) as exc:
         message = " ".join(str(exc).split())[:200]

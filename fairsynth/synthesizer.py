@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any, ClassVar, Literal
@@ -21,6 +22,14 @@ from fairsynth.conditions import condition_table, sampler_positions
 from fairsynth.exceptions import ParameterError
 from fairsynth.losses import LOSSES, get_loss
 from fairsynth.nets import Critic, Generator, WeightAverage
+from fairsynth.privacy import (
+    PrivacyWarning,
+    PrivateCritic,
+    check_privacy,
+    epsilon_spent,
+    plan_privacy,
+    resolve_privacy,
+)
 from fairsynth.tempering import (
     coherency_penalty,
     draw_mixing_weights,
@@ -150,6 +159,12 @@ class PTGANSynthesizer(BaseSynthesizer):
         stops); a fit with the same table and parameters resumes from its checkpoint there.
         For other intervals pass a :class:`~fairsynth.checkpoint.Checkpoint` in ``callbacks``.
         See docs/reliability.md.
+    privacy : float, (float, float), dict or None, default=None
+        Train the critic with DP-SGD to a target ``(epsilon, delta)``: ε alone (δ = 1/n²), a
+        pair, or a dict with ``epsilon`` and optionally ``delta``, ``clip_norm`` (1.0),
+        ``accountant`` ('rdp' or 'prv') and ``max_noise_multiplier`` (20)
+        (:mod:`fairsynth.privacy`; needs opacus). The guarantee covers the networks, not the
+        transform's statistics (categories, bounds, mixtures): see docs/privacy.md.
 
     Attributes
     ----------
@@ -178,6 +193,9 @@ class PTGANSynthesizer(BaseSynthesizer):
         the model is the one after the last completed step).
     checkpoint_path_, resumed_epochs_ : Path, int
         With a checkpoint only: its file, and how many epochs were restored from it.
+    privacy_ : dict
+        With ``privacy`` only: the ε spent (``epsilon``), δ, the noise multiplier, the
+        sample rate, the steps planned and run, the clip norm and the accountant.
 
     Examples
     --------
@@ -242,6 +260,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         sample_batch_size: int = 50_000,
         callbacks: Sequence[Callback] | None = None,
         checkpoint_dir: str | os.PathLike[str] | None = None,
+        privacy: Any = None,
     ) -> None:
         self.discrete_columns = discrete_columns
         self.epochs = epochs
@@ -276,6 +295,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         self.sample_batch_size = sample_batch_size
         self.callbacks = callbacks
         self.checkpoint_dir = checkpoint_dir
+        self.privacy = privacy
 
     # ------------------------------------------------------------------------- checks
     def _check_params(self) -> None:
@@ -284,6 +304,8 @@ class PTGANSynthesizer(BaseSynthesizer):
             raise ParameterError(
                 f"batch_size ({self.batch_size}) must be a multiple of pac ({self.pac})."
             )
+        resolve_privacy(self.privacy)
+        check_privacy(self)
 
     def _transformer_discrete(self) -> Sequence[str] | None:
         """The columns the transformer models as categories (a hook for subclasses)."""
@@ -305,6 +327,7 @@ class PTGANSynthesizer(BaseSynthesizer):
             "point_mass_values": transformer.point_mass_values,
             "training_by_sampling": False,
             "generator_heads": "joint",
+            "privacy": None,
         }
 
     # ------------------------------------------------------------------ conditioning
@@ -344,6 +367,8 @@ class PTGANSynthesizer(BaseSynthesizer):
 
     def _fitted_state(self) -> dict[str, Any]:
         state = super()._fitted_state()
+        if getattr(self, "privacy_", None) is not None:
+            state["privacy_"] = self.privacy_
         if isinstance(self.conditioner_, CategorySampler):
             state["category_counts_"] = self.conditioner_.counts
         return state
@@ -421,6 +446,8 @@ class PTGANSynthesizer(BaseSynthesizer):
 
     # ------------------------------------------------------------------ training step
     def _critic_step(self, data: Tensor) -> dict[str, Tensor]:
+        if (private := getattr(self, "_private", None)) is not None:
+            return private.step(data)
         q1, q2, a1, a2, condition = self._tempered_real(data)
         t1 = temperature(a1).unsqueeze(1)
         with torch.no_grad():
@@ -463,6 +490,34 @@ class PTGANSynthesizer(BaseSynthesizer):
             record = self._critic_step(data)
         record.update(self._generator_step())
         return record
+
+    def _run_epochs(self, data: Tensor, started: float) -> None:
+        """Train; a private fit plans its noise first and records the ε it spent after."""
+        self._private: PrivateCritic | None = None
+        settings = resolve_privacy(self.privacy)
+        if settings is None:
+            return super()._run_epochs(data, started)
+        epochs = int(self._resolve_epochs(len(data)) or 0)
+        steps = epochs * max(1, len(data) // self.batch_size) * self.critic_steps
+        plan = plan_privacy(settings, len(data), self.batch_size, steps)
+        warnings.warn(
+            "privacy covers the networks' training, not the transform's statistics "
+            "(category lists, numeric bounds, mixture fits, point masses), which are read from "
+            "the table as given: see docs/privacy.md.",
+            PrivacyWarning,
+            stacklevel=4,
+        )
+        self._private = PrivateCritic(self, plan)
+        try:
+            super()._run_epochs(data, started)
+        finally:
+            self.privacy_ = epsilon_spent(plan, self._private.steps)
+            self._private = None
+
+    def _check_fit(self, data: pd.DataFrame, seed: int) -> None:
+        if self.privacy is None:
+            return super()._check_fit(data, seed)
+        self.fit_check_ = None  # it compares with real rows and is saved: not private
 
     def _sampler(self) -> torch.nn.Module:
         """The generator that ``sample`` runs: the averaged one when there is one."""

@@ -1,0 +1,49 @@
+"""``fairsynth info``: what a model file holds, read without rebuilding the networks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["describe_model", "privacy_line"]
+
+
+def privacy_line(privacy: dict[str, Any] | None) -> str:
+    """One line on a private fit's budget, or that the fit was not private."""
+    if not privacy:
+        return "privacy: none (not trained with differential privacy)"
+    return (
+        f"privacy: ε = {privacy['epsilon']:.3g} spent (target {privacy['target_epsilon']:g}), "
+        f"δ = {privacy['delta']:.3g}; DP-SGD on the critic, noise multiplier "
+        f"{privacy['noise_multiplier']:.3g}, clip norm {privacy['clip_norm']:g}, sample rate "
+        f"{privacy['sample_rate']:.3g}, {privacy['steps_run']:,} of {privacy['steps']:,} steps, "
+        f"{privacy['accountant']} accountant; the transform's statistics are not covered "
+        "(docs/privacy.md)"
+    )
+
+
+def describe_model(path: Path) -> list[str]:
+    """The lines ``fairsynth info`` prints: class, versions, columns, fit, privacy, parameters."""
+    from fairsynth.modelfile import read_model_file
+
+    contents = read_model_file(path)
+    fitted, params = contents.fitted, contents.params
+    versions = ", ".join(f"{k} {v}" for k, v in contents.versions.items()) or "not recorded"
+    columns = [str(c) for c in fitted.get("feature_names_in_", [])]
+    discrete = set(contents.transform_config.get("discrete_columns", []))
+    shown = ", ".join(f"{c} ({'discrete' if c in discrete else 'numeric'})" for c in columns)
+    history = fitted.get("history_") or []
+    steps = sum(int(record.get("steps", 0)) for record in history)
+    fit_time = fitted.get("fit_time_")
+    lines = [
+        f"model: {contents.class_name}, written by fairsynth "
+        f"{contents.fairsynth_version or '?'} ({versions})",
+        f"columns ({len(columns)}): {shown}",
+        f"fit: {len(history):,} epochs, {steps:,} steps, "
+        + (f"{float(fit_time):.1f} s" if fit_time is not None else "time not recorded")
+        + f", stopped by {fitted.get('stopped_reason_', '?')}",
+        privacy_line(fitted.get("privacy_")),
+        "parameters:",
+    ]
+    lines += [f"  {key} = {value!r}" for key, value in sorted(params.items())]
+    return lines

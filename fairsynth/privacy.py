@@ -1,0 +1,343 @@
+"""Differentially private training of PTGAN's critic (DP-SGD), its budget and its accountant.
+
+Only the critic sees real rows; the generator sees the critic alone, so its training is
+post-processing and costs nothing more. Each critic step (docs/privacy.md):
+
+1. **Poisson sampling of rows.** Every real row joins the step independently with probability
+   ``q = min(1, 2 * batch_size / n)``; the rows drawn are shuffled and paired, so each row is in
+   at most one tempered pair (the odd one out, if any, sits the step out).
+2. **Per-pair clipping.** A pair's loss (its real score and its coherency penalty, which looks at
+   both rows) is differentiated on its own (``torch.func.vmap(grad(...))``) and the gradient
+   clipped to norm ``C`` (``clip_norm``).
+3. **Gaussian noise** of standard deviation ``z * 2C`` on the sum, divided by ``batch_size``
+   (a constant); the generated rows' part of the loss is added without noise (it depends on the
+   generator and the critic only).
+
+Sensitivity ``2C``: removing one row removes its pair, and when the number of rows drawn was odd
+its partner takes the odd row's place in a new pair, so the sum moves by at most two clipped
+gradients (under a coupling of the random pairings; joint quasi-convexity of Rényi divergence
+reduces the mixture to the worst pair, Mironov, Talwar & Zhang 2019, arXiv 1908.10530). The noise
+multiplier ``z`` is found by opacus's accountant for the Poisson-subsampled Gaussian mechanism
+(Abadi et al. 2016, arXiv 1607.00133; Mironov 2017, arXiv 1702.07476) over the planned steps, and
+the ε spent is computed again from the steps actually run. Adjacency: add or remove one row.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.nn import functional
+
+from fairsynth._pair_grads import Pairs, clip_and_sum, is_plain_mlp, mlp_clipped_sum, vmap_gradients
+from fairsynth.exceptions import FairsynthError, ParameterError
+from fairsynth.tempering import interpolate, temperature
+
+__all__ = [
+    "PrivacyPlan",
+    "PrivacySettings",
+    "PrivacyWarning",
+    "PrivateCritic",
+    "check_privacy",
+    "epsilon_spent",
+    "plan_privacy",
+    "resolve_privacy",
+]
+
+_ACCOUNTANTS = ("rdp", "prv")
+_KEYS = ("epsilon", "delta", "clip_norm", "accountant", "max_noise_multiplier")
+SENSITIVITY = 2.0  # in units of the clip norm: see the module docstring
+
+
+class PrivacyWarning(UserWarning):
+    """The guarantee covers less than the whole model (the transform's statistics)."""
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """The resolved ``privacy`` parameter.
+
+    Parameters
+    ----------
+    epsilon : float
+        Target ε, > 0.
+    delta : float or None
+        Target δ, in (0, 1/n); None means ``1 / n**2``.
+    clip_norm : float
+        Norm ``C`` each pair's critic gradient is clipped to.
+    accountant : {'rdp', 'prv'}
+        opacus's accountant: Rényi DP (Mironov 2017) or the PRV accountant (Gopi et al. 2021).
+    max_noise_multiplier : float
+        Refuse a fit whose budget needs more noise than this: it would learn noise.
+    """
+
+    epsilon: float
+    delta: float | None = None
+    clip_norm: float = 1.0
+    accountant: str = "rdp"
+    max_noise_multiplier: float = 20.0
+
+
+def resolve_privacy(privacy: Any) -> PrivacySettings | None:
+    """Read ``privacy``: None, ε, ``(ε, δ)`` or a mapping with the keys of PrivacySettings."""
+    if privacy is None:
+        return None
+    if isinstance(privacy, PrivacySettings):
+        settings = privacy
+    elif isinstance(privacy, Mapping):
+        unknown = sorted(set(privacy) - set(_KEYS))
+        if unknown or "epsilon" not in privacy:
+            raise ParameterError(
+                f"privacy has keys {sorted(privacy)}; it needs 'epsilon' and may have "
+                f"{', '.join(repr(k) for k in _KEYS[1:])}."
+            )
+        settings = PrivacySettings(**dict(privacy))
+    elif isinstance(privacy, (tuple, list)) and len(privacy) == 2:
+        settings = PrivacySettings(privacy[0], privacy[1])
+    elif _is_number(privacy):
+        settings = PrivacySettings(privacy)
+    else:
+        raise ParameterError(
+            f"privacy={privacy!r} is not valid. Give None, ε, (ε, δ) or a dict with "
+            "'epsilon' and optionally 'delta', 'clip_norm', 'accountant', 'max_noise_multiplier'."
+        )
+    _check_settings(settings)
+    return settings
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_settings(s: PrivacySettings) -> None:
+    if not _is_number(s.epsilon) or not math.isfinite(s.epsilon) or s.epsilon <= 0:
+        raise ParameterError(f"privacy epsilon={s.epsilon!r} is not valid: give a number > 0.")
+    if s.delta is not None and (not _is_number(s.delta) or not 0 < s.delta < 1):
+        raise ParameterError(
+            f"privacy delta={s.delta!r} is not valid: give a number in (0, 1/n), or None "
+            "for 1/n² (n: the rows of the table)."
+        )
+    if not _is_number(s.clip_norm) or not math.isfinite(s.clip_norm) or s.clip_norm <= 0:
+        raise ParameterError(f"privacy clip_norm={s.clip_norm!r} is not valid: give a number > 0.")
+    if s.accountant not in _ACCOUNTANTS:
+        raise ParameterError(
+            f"privacy accountant={s.accountant!r} is not valid. Valid choices: 'rdp', 'prv'."
+        )
+    if not _is_number(s.max_noise_multiplier) or s.max_noise_multiplier <= 0:
+        raise ParameterError(
+            f"privacy max_noise_multiplier={s.max_noise_multiplier!r} is not valid: "
+            "give a number > 0."
+        )
+
+
+def check_privacy(model: Any) -> None:
+    """Refuse parameter combinations the private fit does not cover, naming the parameter."""
+    if model.privacy is None:
+        return
+    if getattr(model, "sensitive", None) is not None or getattr(model, "target", None) is not None:
+        raise ParameterError(
+            f"privacy is not supported by {type(model).__name__}: its (group, outcome) cell "
+            "counts and within-cell pairs are not private. Use PTGANSynthesizer(privacy=...)."
+        )
+    rules = {
+        "pac": (model.pac == 1, "1 (a pack mixes rows into one example)"),
+        "gradient_penalty_weight": (model.gradient_penalty_weight == 0, "0"),
+        "training_by_sampling": (not model.training_by_sampling, "False (category counts)"),
+        "checkpoint_dir": (model.checkpoint_dir is None, "None (a resumed fit is not counted)"),
+        "epochs": (model.epochs is not None, "an integer or 'auto' (the steps are planned)"),
+        "fit_check": (model.fit_check is not True, "'auto' or False (it reads real rows)"),
+    }
+    if any(type(cb).__name__ == "Checkpoint" for cb in model.callbacks or []):
+        raise ParameterError(
+            "privacy cannot be combined with a Checkpoint callback: a resumed fit's earlier "
+            "steps would not be counted."
+        )
+    for name, (ok, valid) in rules.items():
+        if not ok:
+            raise ParameterError(
+                f"privacy cannot be combined with {name}={getattr(model, name)!r}; "
+                f"with privacy, {name} must be {valid}."
+            )
+
+
+@dataclass(frozen=True)
+class PrivacyPlan:
+    """The noise and sampling of a private fit: what the accountant is given."""
+
+    target_epsilon: float
+    delta: float
+    noise_multiplier: float
+    sample_rate: float
+    steps: int
+    clip_norm: float
+    accountant: str
+
+
+def _opacus() -> Any:
+    try:
+        from opacus.accountants import utils
+    except ImportError:
+        raise FairsynthError(
+            "privacy needs opacus: pip install 'fairsynth[privacy]' (or pip install opacus)."
+        ) from None
+    return utils
+
+
+def plan_privacy(
+    settings: PrivacySettings, n_rows: int, batch_size: int, steps: int
+) -> PrivacyPlan:
+    """Find the noise multiplier that spends ``settings.epsilon`` over ``steps`` steps.
+
+    Raises
+    ------
+    ParameterError
+        δ ≥ 1/n, or a budget that needs more noise than ``max_noise_multiplier`` (the message
+        gives the most steps it allows).
+    """
+    delta = 1.0 / n_rows**2 if settings.delta is None else float(settings.delta)
+    if delta >= 1.0 / n_rows:
+        raise ParameterError(
+            f"privacy delta={delta:g} is not valid for {n_rows} rows: give δ < 1/n = "
+            f"{1.0 / n_rows:.3g} (1/n² = {1.0 / n_rows**2:.3g} is usual)."
+        )
+    utils = _opacus()
+    rate = min(1.0, 2.0 * batch_size / n_rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # opacus warns about optimal alpha orders at the edge
+        try:
+            z = utils.get_noise_multiplier(
+                target_epsilon=float(settings.epsilon), target_delta=delta, sample_rate=rate,
+                steps=int(steps), accountant=settings.accountant, epsilon_tolerance=0.005,
+            )  # fmt: skip
+        except ValueError:
+            z = math.inf
+    # the accountant's z is for sensitivity 1 (in units of C); ours is 2C
+    if z > settings.max_noise_multiplier:
+        most = _most_steps(settings, delta, rate, steps)
+        raise ParameterError(
+            f"privacy epsilon={settings.epsilon:g} over {steps} steps (sample rate {rate:.3g}) "
+            f"needs a noise multiplier of {z:.3g}, above max_noise_multiplier="
+            f"{settings.max_noise_multiplier:g}: the critic would learn noise. Train at most "
+            f"{most} steps (fewer epochs), raise epsilon, or raise max_noise_multiplier."
+        )
+    return PrivacyPlan(
+        float(settings.epsilon), delta, float(z), rate, int(steps), float(settings.clip_norm),
+        settings.accountant,
+    )  # fmt: skip
+
+
+def _most_steps(settings: PrivacySettings, delta: float, rate: float, steps: int) -> int:
+    """The most steps at ``max_noise_multiplier`` that stay within ε (bisection)."""
+    low, high = 0, steps
+    while low < high:
+        middle = (low + high + 1) // 2
+        spent = _epsilon(settings.max_noise_multiplier, rate, middle, delta, settings.accountant)
+        low, high = (middle, high) if spent <= settings.epsilon else (low, middle - 1)
+    return low
+
+
+def _epsilon(z: float, rate: float, steps: int, delta: float, accountant: str) -> float:
+    if steps <= 0:
+        return 0.0
+    _opacus()
+    from opacus.accountants import create_accountant
+
+    acc = create_accountant(accountant)
+    acc.history = [(z, rate, int(steps))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(acc.get_epsilon(delta=delta))
+
+
+def epsilon_spent(plan: PrivacyPlan, steps_run: int) -> dict[str, Any]:
+    """What a private fit spent, for ``privacy_`` and the model file (plain JSON data)."""
+    spent = _epsilon(
+        plan.noise_multiplier, plan.sample_rate, steps_run, plan.delta, plan.accountant
+    )
+    return {
+        "epsilon": spent,
+        **asdict(plan),
+        "steps_run": int(steps_run),
+        "sensitivity": f"{SENSITIVITY:g} * clip_norm (each row in at most one pair)",
+        "adjacency": "add or remove one row",
+    }
+
+
+class PrivateCritic:
+    """One DP-SGD step of a PTGAN critic: Poisson rows, pairs, per-pair clipping, noise.
+
+    Parameters
+    ----------
+    model : PTGANSynthesizer
+        The model being fitted (its critic, optimiser, loss and torch generator are used).
+    plan : PrivacyPlan
+        Sampling rate, noise multiplier and clip norm.
+    """
+
+    def __init__(self, model: Any, plan: PrivacyPlan) -> None:
+        self.model = model
+        self.plan = plan
+        self.steps = 0
+
+    def _pairs(self, n_rows: int) -> tuple[Tensor, Tensor]:
+        m, g = self.model, self.model._torch_generator
+        drawn = torch.rand(n_rows, generator=g, device=m.device_) < self.plan.sample_rate
+        rows = drawn.nonzero().squeeze(1)
+        rows = rows[torch.randperm(len(rows), generator=g, device=m.device_)]
+        half = len(rows) // 2
+        return rows[:half], rows[half : 2 * half]
+
+    def step(self, data: Tensor) -> dict[str, Tensor]:
+        """Update the critic once; return the loss on generated rows (no real row in it)."""
+        m, g = self.model, self.model._torch_generator
+        first, second = self._pairs(len(data))
+        x1, x2 = data[first], data[second]
+        a1 = _weights(m, len(first))
+        a2 = torch.rand(len(first), generator=g, device=m.device_)
+        v = torch.rand(len(first), generator=g, device=m.device_)
+        q1, q2 = interpolate(x1, x2, a1), interpolate(x1, x2, a2)
+        summed = self.clipped_sum((q1, q2, a1, a2, v))
+        scale = self.plan.noise_multiplier * SENSITIVITY * self.plan.clip_norm
+        weight_fake = _weights(m, m.batch_size)
+        with torch.no_grad():
+            fake = m._tempered_fake(weight_fake)
+        fake_loss = _fake_term(m.loss, m.critic_(fake, temperature(weight_fake).unsqueeze(1)))
+        m._d_optimizer.zero_grad(set_to_none=True)
+        fake_loss.backward()
+        for name, p in m.critic_.named_parameters():
+            noise = torch.randn(p.shape, generator=g, device=m.device_) * scale
+            private = (summed[name] + noise) / m.batch_size
+            p.grad = private if p.grad is None else p.grad + private
+        m._d_optimizer.step()
+        self.steps += 1
+        return {"critic_fake_loss": fake_loss.detach()}
+
+    def clipped_sum(self, pairs: Pairs) -> dict[str, Tensor]:
+        """The sum over pairs of their critic gradients, each clipped to ``clip_norm``."""
+        m = self.model
+        options = {
+            "loss": m.loss, "weight": float(m.coherency_weight),
+            "through": bool(m.penalty_through_temperature),
+        }  # fmt: skip
+        if len(pairs[0]) == 0:
+            return {k: torch.zeros_like(p) for k, p in m.critic_.named_parameters()}
+        if is_plain_mlp(m.critic_):
+            return mlp_clipped_sum(m.critic_, pairs, clip_norm=self.plan.clip_norm, **options)
+        return clip_and_sum(vmap_gradients(m.critic_, pairs, **options), self.plan.clip_norm)
+
+
+def _weights(model: Any, size: int) -> Tensor:
+    from fairsynth.tempering import draw_mixing_weights
+
+    return draw_mixing_weights(
+        size, float(model.temperature_ratio), model._torch_generator, model.device_
+    )
+
+
+def _fake_term(loss: str, scores: Tensor) -> Tensor:
+    return scores.mean() if loss == "wasserstein" else functional.softplus(scores).mean()

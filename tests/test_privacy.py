@@ -1,0 +1,190 @@
+"""Differential privacy: the accountant, per-pair clipping, ε in the model file, bad input."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from conftest import SMALL_NETS
+from typer.testing import CliRunner
+
+from fairsynth import PTGANSynthesizer
+from fairsynth._pair_grads import clip_and_sum, mlp_clipped_sum, vmap_gradients
+from fairsynth.cli import app
+from fairsynth.exceptions import FairsynthError, ParameterError
+from fairsynth.fair import FairPTGANSynthesizer
+from fairsynth.nets import Critic
+from fairsynth.privacy import PrivacySettings, PrivacyWarning, epsilon_spent, plan_privacy
+from fairsynth.tempering import coherency_penalty, temperature
+
+pytest.importorskip("opacus")
+runner = CliRunner()
+PRIVATE = {**SMALL_NETS, "epochs": 2, "batch_size": 50}
+
+
+def _pairs(n: int = 40, d: int = 7, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(seed)
+    q1, q2 = torch.randn(n, d, generator=g), torch.randn(n, d, generator=g)
+    a1 = torch.where(torch.rand(n, generator=g) < 0.5, 1.0, torch.rand(n, generator=g))
+    return q1, q2, a1, torch.rand(n, generator=g), torch.rand(n, generator=g)
+
+
+def _fit(data: pd.DataFrame, **params: object) -> PTGANSynthesizer:
+    model = PTGANSynthesizer(**{**PRIVATE, **params})  # type: ignore[arg-type]
+    with pytest.warns(PrivacyWarning, match="transform's statistics"):
+        return model.fit(data)
+
+
+@pytest.mark.parametrize("accountant", ["rdp", "prv"])
+@pytest.mark.parametrize("epsilon", [1.0, 8.0])
+def test_noise_multiplier_spends_the_target_epsilon(epsilon: float, accountant: str) -> None:
+    settings = PrivacySettings(epsilon, 1e-6, accountant=accountant, max_noise_multiplier=100)
+    plan = plan_privacy(settings, n_rows=10_000, batch_size=100, steps=2000)
+    spent = epsilon_spent(plan, 2000)["epsilon"]
+    assert epsilon * 0.97 <= spent <= epsilon * 1.01
+    assert epsilon_spent(plan, 500)["epsilon"] < 0.8 * epsilon  # fewer steps spend less
+    assert plan.sample_rate == pytest.approx(0.02)
+
+
+@pytest.mark.parametrize("loss", ["wasserstein", "non-saturating"])
+@pytest.mark.parametrize("through", [False, True])
+def test_closed_form_matches_torch_func_and_autograd(loss: str, through: bool) -> None:
+    torch.manual_seed(0)
+    critic, pairs = Critic(7, (12, 9)), _pairs()
+    options = {"loss": loss, "weight": 5.0, "through": through}
+    for clip in (1e9, 0.05):
+        reference = clip_and_sum(vmap_gradients(critic, pairs, **options), clip)  # type: ignore[arg-type]
+        fast = mlp_clipped_sum(critic, pairs, clip_norm=clip, **options)  # type: ignore[arg-type]
+        for name in reference:
+            torch.testing.assert_close(fast[name], reference[name], rtol=1e-4, atol=1e-6)
+    if loss == "wasserstein":  # unclipped, the sum is the gradient of the batch's loss
+        fast = mlp_clipped_sum(critic, pairs, clip_norm=1e9, **options)  # type: ignore[arg-type]
+        q1, q2, a1, a2, v = pairs
+        real = critic(q1, temperature(a1).unsqueeze(1))
+        penalty = coherency_penalty(critic, q1, q2, a1, a2, v, through_temperature=through)
+        ((-real.mean() + 5.0 * penalty) * len(q1)).backward()
+        for name, p in critic.named_parameters():
+            torch.testing.assert_close(fast[name], p.grad, rtol=1e-4, atol=1e-5)
+
+
+def test_clipping_bounds_each_pairs_gradient() -> None:
+    torch.manual_seed(0)
+    critic = Critic(7, (12,))
+    options = {"loss": "wasserstein", "weight": 5.0, "through": False}
+    for index in range(5):
+        one = tuple(t[index : index + 1] * 30 for t in _pairs())  # large rows: large gradients
+        raw = mlp_clipped_sum(critic, one, clip_norm=1e9, **options)  # type: ignore[arg-type]
+        clipped = mlp_clipped_sum(critic, one, clip_norm=0.5, **options)  # type: ignore[arg-type]
+        norm = torch.stack([g.norm() for g in raw.values()]).norm()
+        assert norm > 0.5  # without clipping this pair's gradient is larger than C
+        assert torch.stack([g.norm() for g in clipped.values()]).norm() == pytest.approx(0.5)
+
+
+def test_private_fit_stores_epsilon_and_the_file_keeps_it(
+    adult_small: pd.DataFrame, tmp_path: Path
+) -> None:
+    model = _fit(adult_small, privacy=(3.0, 1e-6))
+    spent = model.privacy_
+    assert 0 < spent["epsilon"] <= 3.0 + 1e-6
+    assert spent["steps_run"] == spent["steps"] == 2 * (600 // 50)
+    assert spent["noise_multiplier"] > 0 and model.fit_check_ is None
+    assert "critic_loss" not in model.history_[0]  # a loss on real rows is not released
+    path = model.save(tmp_path / "private.fairsynth")
+    loaded = PTGANSynthesizer.load(path)
+    assert loaded.privacy_ == spent and list(loaded.privacy) == [3.0, 1e-6]
+    assert len(loaded.sample(20, random_state=0)) == 20
+    result = runner.invoke(app, ["info", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "ε = 3 spent (target 3), δ = 1e-06" in result.output
+    assert "columns (15): age (numeric)" in result.output and "torch " in result.output
+
+
+def test_the_private_step_moves_the_critic_from_its_noise(adult_small: pd.DataFrame) -> None:
+    # same seed, same noise: the real rows must change the critic (clipping does not zero it)
+    first = _fit(adult_small, privacy=(8.0, 1e-6), epochs=1)
+    other = adult_small.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    other["age"] = other["age"].max() + other["age"].min() - other["age"]
+    second = _fit(other, privacy=(8.0, 1e-6), epochs=1)
+    assert first.privacy_["epsilon"] == second.privacy_["epsilon"]
+    w1, w2 = first.critic_.body[0].weight, second.critic_.body[0].weight
+    assert not torch.equal(w1, w2)
+
+
+def test_cli_fit_prints_epsilon_and_info_of_a_plain_model(
+    adult_small: pd.DataFrame, tmp_path: Path
+) -> None:
+    data = tmp_path / "train.csv"
+    adult_small.to_csv(data, index=False)
+    model = tmp_path / "m.fairsynth"
+    args = ["fit", str(data), "-o", str(model), "--epochs", "1", "--seed", "0", "--quiet"]
+    with pytest.warns(PrivacyWarning):
+        result = runner.invoke(app, [*args, "--epsilon", "2", "--delta", "1e-6"])
+    assert result.exit_code == 0, result.output
+    assert "privacy: ε = " in result.output and "(target 2)" in result.output
+    result = runner.invoke(app, [*args[:-1], "--epsilon", "0"])
+    assert result.exit_code == 2 and "epsilon=0.0 is not valid" in result.output
+    assert "Traceback" not in result.output
+    plain = tmp_path / "plain.fairsynth"
+    assert runner.invoke(app, ["fit", str(data), "-o", str(plain), *args[4:]]).exit_code == 0
+    shown = runner.invoke(app, ["info", str(plain)]).output
+    assert "privacy: none" in shown and "  batch_size = 500" in shown
+    missing = runner.invoke(app, ["info", str(tmp_path / "nope.fairsynth")])
+    assert missing.exit_code == 2 and missing.output.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("privacy", "match"),
+    [
+        (0, r"epsilon=0 is not valid: give a number > 0"),
+        (-1.0, r"epsilon=-1.0 is not valid"),
+        (float("inf"), r"epsilon=inf is not valid"),
+        ((1.0, 1.5), r"delta=1.5 is not valid: give a number in \(0, 1/n\)"),
+        ({"epsilon": 1, "clip": 2}, r"privacy has keys \['clip', 'epsilon'\]"),
+        ({"epsilon": 1, "accountant": "gdp"}, r"accountant='gdp' is not valid.*'rdp', 'prv'"),
+        ("high", r"privacy='high' is not valid"),
+    ],
+)
+def test_bad_privacy_values_are_named(privacy: object, match: str) -> None:
+    with pytest.raises(ParameterError, match=match):
+        PTGANSynthesizer(privacy=privacy)._check_params()
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"pac": 2, "batch_size": 100}, r"pac=2; with privacy, pac must be 1"),
+        ({"gradient_penalty_weight": 10.0}, r"gradient_penalty_weight=10.0"),
+        ({"training_by_sampling": True}, r"training_by_sampling=True"),
+        ({"epochs": None, "time_budget": 5.0}, r"epochs=None"),
+        ({"fit_check": True}, r"fit_check=True"),
+    ],
+)
+def test_unsupported_combinations_are_refused(params: dict[str, object], match: str) -> None:
+    with pytest.raises(ParameterError, match=match):
+        PTGANSynthesizer(privacy=1.0, **params)._check_params()  # type: ignore[arg-type]
+
+
+def test_fair_model_refuses_privacy() -> None:
+    model = FairPTGANSynthesizer(sensitive="sex", target="income", privacy=1.0)
+    with pytest.raises(ParameterError, match="not supported by FairPTGANSynthesizer"):
+        model._check_params()
+
+
+def test_delta_and_a_budget_too_small_for_the_steps(adult_small: pd.DataFrame) -> None:
+    with pytest.raises(ParameterError, match=r"delta=0.002 is not valid for 600 rows.*1/n = "):
+        PTGANSynthesizer(**PRIVATE, privacy=(1.0, 0.002)).fit(adult_small)  # type: ignore[arg-type]
+    settings = {"epsilon": 0.05, "max_noise_multiplier": 2.0}
+    with pytest.raises(ParameterError, match=r"needs a noise multiplier .*Train at most \d+ st"):
+        PTGANSynthesizer(**PRIVATE, privacy=settings).fit(adult_small)  # type: ignore[arg-type]
+
+
+def test_missing_opacus_is_one_clear_error(
+    adult_small: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "opacus.accountants", None)
+    with warnings.catch_warnings(), pytest.raises(FairsynthError, match="pip install"):
+        PTGANSynthesizer(**PRIVATE, privacy=1.0).fit(adult_small)  # type: ignore[arg-type]
