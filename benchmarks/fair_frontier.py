@@ -21,6 +21,10 @@ Example (the runs reported in docs/fairness.md)::
     python benchmarks/fair_frontier.py fit --dataset adult --seed 0 --cross-group-pairs
     python benchmarks/fair_frontier.py frontier benchmarks/runs/fair/adult-fair-s0.fairsynth
     python benchmarks/fair_frontier.py summary
+
+``frontier --peer tabfairgdt`` adds TabFairGDT's λ sweep (benchmarks/peers, fitted per seed and
+λ in seconds) to each single-attribute frontier; without the package it says so and draws the
+rest. benchmarks/peer_frontier.py draws a peer beside committed frontiers without a model file.
 """
 
 from __future__ import annotations
@@ -303,6 +307,11 @@ def frontier(args: argparse.Namespace) -> None:
                 constrain=columns,
             )
             rows = pd.concat([rows, eg.assign(by=" & ".join(columns))], ignore_index=True)
+        if args.peer and len(columns) == 1:  # refitted per seed and λ; empty if not installed
+            from benchmarks.peers import peer_frontier
+
+            extra = peer_frontier(args.peer, ds, seeds=args.seeds, protected=columns[0])
+            rows = pd.concat([rows, extra.assign(by=columns[0])], ignore_index=True)
         rows.assign(model_file=name, dataset=_dataset_name(args)).to_csv(
             out / f"{name}.frontier.{label}.csv", index=False
         )
@@ -508,6 +517,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--target-dp", type=float, default=0.05)
     p.add_argument("--by", nargs="*", default=None, help="attributes, e.g. 'sex' 'sex & race'")
     p.add_argument("--no-eg", dest="eg", action="store_false")
+    p.add_argument("--peer", choices=["tabfairgdt"], help="also draw a peer's λ sweep")
     p.add_argument(
         "--parts", nargs="+", default=["fidelity", "small-group", "calibrate", "frontier"]
     )

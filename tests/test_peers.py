@@ -113,3 +113,42 @@ def test_knob_interpolated_at_the_peer_dp():
     # the knob's HistGB curve runs (0.02, 0.78) to (0.10, 0.80): at DP 0.06, 0.79
     assert row["knob_auc_at_dp"] == pytest.approx(0.79)
     assert row["peer_minus_knob"] == pytest.approx(0.0)
+
+
+@pytest.fixture(scope="module")
+def german_knob(tmp_path_factory: pytest.TempPathFactory, german):
+    from conftest import SMALL_NETS
+
+    from fairsynth.fair import FairPTGANSynthesizer
+
+    model = FairPTGANSynthesizer(
+        sensitive="sex", target=german.target, positive_label=german.positive_label,
+        discrete_columns=german.discrete_columns, epochs=1, **SMALL_NETS,
+    ).fit(german.train)  # fmt: skip
+    path = tmp_path_factory.mktemp("knob") / "german-fair.fairsynth"
+    model.save(path)
+    return path
+
+
+@pytest.mark.parametrize("installed", [False, True])
+def test_fair_frontier_draws_the_peer_beside_the_knob(
+    installed, german_knob, monkeypatch, tmp_path, capsys
+):
+    from benchmarks import fair_frontier
+
+    if installed:
+        pytest.importorskip("tabfairgdt")
+    else:
+        monkeypatch.setattr(peer_module, "available", lambda: False)
+    fair_frontier.main([
+        "frontier", str(german_knob), "--dataset", "german", "--parts", "frontier", "--no-eg",
+        "--peer", "tabfairgdt", "--out", str(tmp_path),
+    ])  # fmt: skip
+    rows = pd.read_csv(tmp_path / "german-fair.frontier.sex.csv")
+    assert (tmp_path / "german-fair.frontier.sex.included.png").exists()
+    assert "FairPTGAN" in set(rows["source"])
+    assert ("TabFairGDT" in set(rows["source"])) == installed
+    assert ("peer tabfairgdt: not installed" in capsys.readouterr().out) != installed
+    if installed:
+        peer = rows[rows["source"] == "TabFairGDT"]
+        assert set(peer["fairness"]) == set(peer_module.LAMBDAS) and (peer["by"] == "sex").all()
