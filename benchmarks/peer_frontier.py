@@ -24,13 +24,15 @@ import glob
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.fair_frontier import _mean_sd, dataset, markdown
 from benchmarks.peers import PEERS, peer_frontier
 
-__all__ = ["at_same_dp", "draw", "main", "summarize"]
+__all__ = ["at_same_dp", "draw", "knob_tables", "main", "summarize"]
 
 METRICS = ["auc", "dp", "eo", "dp_at_rate"]
 EXTRA = ["positive_share", "exact_copy_share", "fit_s"]
@@ -70,10 +72,36 @@ def at_same_dp(peer: pd.DataFrame, ours: pd.DataFrame, attribute: str) -> pd.Dat
     return pd.DataFrame(rows)
 
 
+def knob_tables(
+    path: Path, data: Any, fairness: Sequence[float], seeds: Sequence[int], by: str
+) -> pd.DataFrame:
+    """A saved FairPTGAN model sampled at each λ (no refit): the same per-table figures."""
+    from fairsynth.base import BaseSynthesizer
+    from fairsynth.evaluation import exact_copies
+    from fairsynth.labels import is_label
+
+    model = BaseSynthesizer.load(path, device="cpu")
+    train = data.train.reset_index(drop=True)
+    rows = []
+    for seed in seeds:
+        for value in fairness:
+            started = time.perf_counter()
+            rows_ = model.sample(len(train), fairness=value, by=by, random_state=seed)
+            rows.append(
+                {"source": "FairPTGAN", "fairness": value, "seed": seed, "model_file": path.name}
+                | {"fit_s": model.fit_time_, "sample_s": time.perf_counter() - started}
+                | {
+                    "positive_share": float(
+                        np.mean(is_label(rows_[data.target], data.positive_label))
+                    )
+                }
+                | {"exact_copy_share": float(exact_copies(train, rows_).mean())}
+            )
+    return pd.DataFrame(rows)
+
+
 def summarize(peer: pd.DataFrame, ours: pd.DataFrame, attribute: str) -> str:
     """Markdown: the peer's points (mean ± sd over seeds), the knob's, and the comparison."""
-    from benchmarks.fair_frontier import _mean_sd, markdown
-
     parts = []
     if not peer.empty:
         shown = peer[peer["attribute"] == attribute]
@@ -124,10 +152,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ours", nargs="*", default=[], help="FairPTGAN frontier CSV globs")
     parser.add_argument("--eg", nargs="*", default=[], help="ExponentiatedGradient CSV globs")
     parser.add_argument("--merge", type=int, default=0, help="merge groups under N rows")
+    parser.add_argument(
+        "--knob-model", type=Path, help="a saved FairPTGAN: its >50K and exact-copy shares"
+    )
+    parser.add_argument("--knob-fairness", type=float, nargs="+", default=[0.0, 1.0, 2.0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/runs/peer-frontier"))
     args = parser.parse_args(argv)
-    from benchmarks.fair_frontier import dataset
-
     started = time.perf_counter()
     data = dataset(args)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -148,6 +178,11 @@ def main(argv: list[str] | None = None) -> None:
     for path in draw(table, args.out, name, args.by, note):
         print(f"wrote {path}")
     text = summarize(peer, ours, args.by)
+    if args.knob_model is not None:
+        knob = knob_tables(args.knob_model, data, args.knob_fairness, args.seeds, args.by)
+        knob.to_csv(args.out / f"{name}-knob.tables.csv", index=False)
+        text += "\n## FairPTGAN's tables (a saved model sampled per λ, over seeds)\n\n"
+        text += markdown(_mean_sd(knob, ["fairness"], [*EXTRA, "sample_s"])) + "\n"
     (args.out / f"{name}.{args.by.replace(' & ', 'x')}.summary.md").write_text(text)
     print(text)
     print(f"done in {time.perf_counter() - started:.0f} s")

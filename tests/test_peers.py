@@ -152,3 +152,21 @@ def test_fair_frontier_draws_the_peer_beside_the_knob(
     if installed:
         peer = rows[rows["source"] == "TabFairGDT"]
         assert set(peer["fairness"]) == set(peer_module.LAMBDAS) and (peer["by"] == "sex").all()
+
+
+def test_knob_tables_give_the_shares_of_a_saved_model(german_knob, german, monkeypatch, tmp_path):
+    monkeypatch.setattr(peer_module, "available", lambda: False)
+    ours = tmp_path / "ours.csv"
+    _committed_like_rows().to_csv(ours, index=False)
+    peer_frontier.main([
+        "--dataset", "german", "--ours", str(ours), "--seeds", "0", "1", "--out", str(tmp_path),
+        "--knob-model", str(german_knob), "--knob-fairness", "0", "1",
+    ])  # fmt: skip
+    tables = pd.read_csv(tmp_path / "german-knob.tables.csv")
+    assert len(tables) == 4 and set(tables["fairness"]) == {0.0, 1.0}
+    # λ = 0 keeps the data's cell counts exactly: the positive share is the real one
+    real = float((german.train[german.target] == german.positive_label).mean())
+    at_zero = tables[tables["fairness"] == 0.0]
+    np.testing.assert_allclose(at_zero["positive_share"], real, atol=1 / len(german.train))
+    assert tables["exact_copy_share"].between(0, 1).all() and (tables["fit_s"] > 0).all()
+    assert "FairPTGAN's tables" in (tmp_path / "german.sex.summary.md").read_text()
