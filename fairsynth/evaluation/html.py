@@ -210,7 +210,8 @@ def render_html(report: EvaluationReport) -> str:
     if "label_gap" in t:
         parts += _fairness_parts(t)
     if "privacy" in t:
-        parts += ["<h2>Privacy: distance to closest training record</h2>", _table(t["privacy"])]
+        heading = "<h2>Privacy: distance to closest record, membership inference</h2>"
+        parts += [heading, _table(t["privacy"])]
         if "dcr_histogram" in plots:
             parts.append(_png(dcr_figure(plots["dcr_histogram"])))
     versions = ", ".join(f"{k} {v}" for k, v in (s.get("versions") or {}).items())
