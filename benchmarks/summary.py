@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -191,14 +192,24 @@ def _context(runs: dict[tuple[str, str, int], dict[str, Any]]) -> list[str]:
     ok = [r for r in runs.values() if r["status"] == "ok"]
     lines = []
     if ok:
-        machine, versions = ok[-1].get("machine", {}), ok[-1].get("versions", {})
-        gpu = machine.get("gpu") or "no GPU"
+        machine, kinds = ok[-1].get("machine", {}), Counter()
+        for r in ok:  # runs made at different times may have run on different machines
+            m = r.get("machine", {})
+            kinds[
+                f"{m.get('cpu', '?')}, {m.get('cpu_count', '?')} cores "
+                f"({m.get('threads', '?')} threads per run), {m.get('gpu') or 'no GPU'}, "
+                f"{m.get('memory_gb', '?')} GB; {m.get('platform', '')}"
+            ] += 1
+        lines.append("Machine: " + "; ".join(f"{k} ({n} runs)" for k, n in kinds.items()) + ".")
+        versions: dict[str, set[str]] = {}
+        for r in ok:
+            for package, value in r.get("versions", {}).items():
+                versions.setdefault(package, set()).add(str(value))
         lines.append(
-            f"Machine: {machine.get('cpu', '?')}, {machine.get('cpu_count', '?')} cores "
-            f"({machine.get('threads', '?')} threads per run), {gpu}, "
-            f"{machine.get('memory_gb', '?')} GB; {machine.get('platform', '')}."
+            "Versions: "
+            + ", ".join(f"{k} {' / '.join(sorted(v))}" for k, v in versions.items())
+            + "."
         )
-        lines.append("Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".")
         seeds = sorted({r["Seed"] for r in ok})
         commits = sorted({r.get("git", "?") for r in ok})
         lines.append(f"Seeds: {seeds}. Code: {', '.join(commits)}.")
