@@ -25,6 +25,7 @@ the ε spent is computed again from the steps actually run. Adjacency: add or re
 from __future__ import annotations
 
 import math
+import secrets
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -283,9 +284,13 @@ class PrivateCritic:
         self.model = model
         self.plan = plan
         self.steps = 0
+        # Which rows are drawn, their pairing and the noise come from a seed nobody knows: with
+        # the fit's random_state (saved in the model file) anyone could rebuild and subtract
+        # the noise. So a private fit does not repeat exactly under the same random_state.
+        self.secret = torch.Generator(device=model.device_).manual_seed(secrets.randbits(63))
 
     def _pairs(self, n_rows: int) -> tuple[Tensor, Tensor]:
-        m, g = self.model, self.model._torch_generator
+        m, g = self.model, self.secret
         drawn = torch.rand(n_rows, generator=g, device=m.device_) < self.plan.sample_rate
         rows = drawn.nonzero().squeeze(1)
         rows = rows[torch.randperm(len(rows), generator=g, device=m.device_)]
@@ -310,7 +315,7 @@ class PrivateCritic:
         m._d_optimizer.zero_grad(set_to_none=True)
         fake_loss.backward()
         for name, p in m.critic_.named_parameters():
-            noise = torch.randn(p.shape, generator=g, device=m.device_) * scale
+            noise = torch.randn(p.shape, generator=self.secret, device=m.device_) * scale
             private = (summed[name] + noise) / m.batch_size
             p.grad = private if p.grad is None else p.grad + private
         m._d_optimizer.step()
