@@ -95,6 +95,19 @@ class ContinuousColumn(Column):
         stats["points"] = [float(p) for p in points]
         return cls(name, series.dtype, bool(missing.any()), stats, mixture)
 
+    def value_range(self) -> tuple[Any, Any, list[Any], bool]:
+        """``(smallest, largest, point masses, whole)`` of a number column, in its own units.
+
+        ``whole``: every generated value is a whole number (an integer dtype, or floats
+        learned with no decimals).
+        """
+        if self.kind != "number":
+            raise DataError(f"Column {self.name!r} holds {self.kind}s, not numbers.")
+        s = self.stats
+        shift = (lambda v: round(v) + s["origin"]) if s["origin"] else (lambda v: v)
+        points = [shift(v) for v in s.get("points", [])]
+        return shift(s["lo"]), shift(s["hi"]), points, bool(s["integer"] or s["decimals"] == 0)
+
     def _domain(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         raw, missing = _numeric_values(series, self.name, self.kind, self.stats["unit"])
         if missing.any() and not self.has_missing:

@@ -41,6 +41,7 @@ from fairsynth.exceptions import (
     ParameterError,
     format_choices,
 )
+from fairsynth.ranges import filtered_chunks, split_conditions
 from fairsynth.threads import N_THREADS, resolve_threads, torch_threads
 from fairsynth.transform import TableTransformer
 
@@ -380,6 +381,12 @@ class BaseSynthesizer(ModelFiles, BaseEstimator):
         total = check_n_samples(n_samples)
         chunk = check_n_samples(chunk_size or self.sample_batch_size)
         chunk = min(chunk, max(1, _MAX_CHUNK_CELLS // max(1, self.transformer_.output_dim_)))
+        if options.get("conditions") is not None:  # numeric ones are met by keeping rows
+            filters, rest = split_conditions(options.pop("conditions"), self.transformer_)
+            if rest is not None:
+                options["conditions"] = rest
+            if filters:
+                return filtered_chunks(self, total, chunk, filters, random_state, options)
         plan, net_state = self._plan_sample(total, random_state, **options)
         return self._chunks(total, chunk, plan, draw_seed(net_state))
 

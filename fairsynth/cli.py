@@ -257,7 +257,11 @@ def sample(
         False, "--balanced-groups", help="Fair models: give every group the same share of rows."
     ),
     where: list[str] | None = typer.Option(
-        None, "--where", "-w", help="Condition every row: COLUMN=VALUE (repeat for several)."
+        None,
+        "--where",
+        "-w",
+        help="Condition every row: COLUMN=VALUE, or COLUMN=LOW..HIGH for a numeric column "
+        "(LOW.. or ..HIGH open); repeat for several.",
     ),
 ) -> None:
     """Generate rows from a saved model, streamed to a file in chunks."""

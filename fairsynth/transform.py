@@ -29,6 +29,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from fairsynth._columns import Column, DiscreteColumn
+from fairsynth._continuous import ContinuousColumn
 from fairsynth._schema import (
     CODECS,
     check_frame,
@@ -318,6 +319,18 @@ class TableTransformer(BaseEstimator):
                 f"{format_choices(c.name for c in self._codecs if isinstance(c, DiscreteColumn))}."
             )
         return list(codec.categories) + ([None] if codec.has_missing else [])
+
+    def value_range(self, column: str) -> tuple[Any, Any, list[Any], bool]:
+        """``(smallest, largest, point masses, whole)`` of a numeric column, as fitted.
+
+        Generated values lie in ``[smallest, largest]``; the point masses are the values it
+        generates exactly (the zeros of capital-gain; every value of a column of few whole
+        numbers); ``whole``: it generates whole numbers only.
+        """
+        codec = self._column_codec(column)
+        if not isinstance(codec, ContinuousColumn):
+            raise DataError(f"Column {column!r} is discrete, not numeric.")
+        return codec.value_range()
 
     # ---------------------------------------------------------------------------- state
 

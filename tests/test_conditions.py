@@ -67,7 +67,7 @@ def test_training_by_sampling_conditions_one_column(by_sampling: PTGANSynthesize
     [
         ({"nope": 1}, DataError, "Conditions on 'nope', not columns of the training table"),
         ({"race": "Martian"}, ParameterError, "race='Martian' is not a value seen in training"),
-        ({"age": 30}, ParameterError, "conditioned on one discrete column at a time, got 'age'"),
+        ({"age": 30.5}, ParameterError, "generates 'age' exactly only at its point masses"),
         ({"race": "White", "sex": "Male"}, ParameterError, "one discrete column at a time"),
         ({}, ParameterError, "conditions is empty"),
         ([("race", "White")], ParameterError, "must be a dict"),
