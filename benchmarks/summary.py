@@ -65,7 +65,8 @@ seed seeds the synthesizer, its sample and the evaluation's classifiers (HistGB'
 
 GUIDE = """\
 Every synthesizer of the grid (benchmarks/registry.py: fairsynth's PTGAN and its ablations, the
-fair variant, GA-NTK, CTGAN, TVAE, GaussianCopula, MOSTLY AI's TabularARGN, TabFairGAN) fitted on
+fair variant, GA-NTK, CTGAN, TVAE, GaussianCopula, MOSTLY AI's TabularARGN, TabFairGAN, and the
+fair tree generator TabFairGDT at its λ = 0, 0.5 and 1 on the first sensitive column) fitted on
 the bundled Adult, COMPAS and German training splits with its defaults, three seeds each, and
 scored by one protocol. What the tables help choose:
 
