@@ -66,6 +66,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     },
     "training-by-sampling": {"training_by_sampling": True},
     "column-heads": {"generator_heads": "columns"},
+    "point-values-128+column-heads": {"point_mass_values": 128, "generator_heads": "columns"},
     "point-values-128+coherency-20+training-by-sampling": {
         "point_mass_share": 0.05,
         "point_mass_values": 128,
