@@ -14,6 +14,7 @@ Usage::
 
     python -m benchmarks.privacy --fit --configs none eps1 eps3 eps10 --seeds 0
     python -m benchmarks.privacy --score --configs none eps1 eps3 eps10 --seeds 0
+    python -m benchmarks.privacy --fit --configs eps3 --epochs 10 --seeds 0   # 600 steps
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ WORK = Path("/tmp/fairsynth-privacy")
 CONFIGS: dict[str, float | None] = {"none": None, "eps1": 1.0, "eps3": 3.0, "eps10": 10.0}
 
 
-def fit_one(config: str, seed: int, work: Path) -> dict[str, Any]:
+def fit_one(config: str, seed: int, work: Path, epochs: int | str = "auto") -> dict[str, Any]:
     """Fit, sample and keep the rows; return the fit's record."""
     import torch
 
@@ -43,7 +44,12 @@ def fit_one(config: str, seed: int, work: Path) -> dict[str, Any]:
     epsilon = CONFIGS[config]
     privacy = None if epsilon is None else (epsilon, 1.0 / len(ds.train) ** 2)
     model = PTGANSynthesizer(
-        random_state=seed, verbose=False, n_threads=1, fit_check=False, privacy=privacy
+        random_state=seed,
+        verbose=False,
+        n_threads=1,
+        fit_check=False,
+        privacy=privacy,
+        epochs=epochs,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PrivacyWarning)
@@ -51,10 +57,10 @@ def fit_one(config: str, seed: int, work: Path) -> dict[str, Any]:
     started = time.perf_counter()
     synthetic = model.sample(len(ds.train), random_state=seed)
     work.mkdir(parents=True, exist_ok=True)
-    synthetic.to_csv(work / f"{config}-{seed}.csv.gz", index=False)
+    synthetic.to_csv(work / f"{_case(config, epochs)}-{seed}.csv.gz", index=False)
     spent = getattr(model, "privacy_", None)
     return {
-        "Synthesizer": f"PTGAN {config}",
+        "Synthesizer": f"PTGAN {_case(config, epochs)}",
         "Dataset": "adult",
         "seed": seed,
         "privacy": privacy,
@@ -66,6 +72,11 @@ def fit_one(config: str, seed: int, work: Path) -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "device": str(model.device_),
     }
+
+
+def _case(config: str, epochs: int | str) -> str:
+    """The name of a case: the config, and the epochs when not 'auto'."""
+    return config if epochs == "auto" else f"{config}-epochs{epochs}"
 
 
 def score_one(fit: dict[str, Any], work: Path) -> dict[str, Any]:
@@ -101,19 +112,23 @@ def main() -> None:
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--work", type=Path, default=WORK)
+    parser.add_argument("--epochs", default="auto", help="'auto' (6,000 steps) or a number")
     stage = parser.add_mutually_exclusive_group(required=True)
     stage.add_argument("--fit", action="store_true")
     stage.add_argument("--score", action="store_true")
     stage.add_argument("--single", nargs=2, metavar=("CONFIG", "SEED"))
     args = parser.parse_args()
+    epochs = args.epochs if args.epochs == "auto" else int(args.epochs)
     if args.single:  # one fit, in a process of its own
-        print(json.dumps(fit_one(args.single[0], int(args.single[1]), args.work)), flush=True)
+        row = fit_one(args.single[0], int(args.single[1]), args.work, epochs)
+        print(json.dumps(row), flush=True)
         return
     for config in args.configs:
         for seed in args.seeds:
-            record = args.work / f"{config}-{seed}.json"
+            record = args.work / f"{_case(config, epochs)}-{seed}.json"
             if args.fit:
-                command = [sys.executable, "-m", "benchmarks.privacy", "--work", str(args.work)]
+                command = [sys.executable, "-m", "benchmarks.privacy", "--work", str(args.work),
+                           "--epochs", str(epochs)]  # fmt: skip
                 out = subprocess.run(
                     [*command, "--single", config, str(seed)], capture_output=True, text=True
                 )
