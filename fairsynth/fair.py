@@ -31,7 +31,6 @@ from sklearn.utils import check_random_state
 from torch import Tensor
 
 from fairsynth._constraints import Constraint, Interval, Options
-from fairsynth._schema import resolve_discrete
 from fairsynth.conditioning import CellPlan, Conditioner, ConditionQueue
 from fairsynth.conditions import cell_codes, condition_table, conditioned_cells
 from fairsynth.exceptions import DataError, FairnessWarning, ParameterError, format_choices
@@ -39,6 +38,7 @@ from fairsynth.knob import allocate, cell_shares, check_fairness
 from fairsynth.labels import is_label
 from fairsynth.synthesizer import PTGANSynthesizer
 from fairsynth.transform import TableTransformer
+from fairsynth.transform._schema import resolve_discrete
 
 __all__ = ["FairPTGANSynthesizer", "FairnessWarning"]
 

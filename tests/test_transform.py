@@ -12,10 +12,10 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.mixture import BayesianGaussianMixture
 
-from fairsynth._mixture import Mixture as _Mixture
 from fairsynth.datasets import load_dataset
 from fairsynth.exceptions import DataError, ModelFileError, NotFittedError, ParameterError
 from fairsynth.transform import ColumnHandlingWarning, OutputSpan, TableTransformer
+from fairsynth.transform._mixture import Mixture as _Mixture
 
 # ------------------------------------------------------------------------------- fixtures
 

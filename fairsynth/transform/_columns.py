@@ -1,7 +1,7 @@
 """Column codecs: one per table column; each knows its block layout, encoding, decoding, state.
 
 :class:`Column` is the base; :class:`FixedColumn` (not modelled) and :class:`DiscreteColumn`
-(one-hot) live here, :class:`~fairsynth._continuous.ContinuousColumn` in its own module.
+(one-hot) live here, :class:`~fairsynth.transform._continuous.ContinuousColumn` in its own module.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from fairsynth._values import (
+from fairsynth.exceptions import DataError, format_choices
+from fairsynth.transform._values import (
     NA_MARKERS,
     decode_value,
     dtype_from_json,
@@ -23,7 +24,6 @@ from fairsynth._values import (
     object_array,
     restore_dtype,
 )
-from fairsynth.exceptions import DataError, format_choices
 
 
 class Column:

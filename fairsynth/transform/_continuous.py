@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from fairsynth._columns import Column
-from fairsynth._mixture import Mixture, fit_mixture
-from fairsynth._values import dtype_from_json
 from fairsynth.exceptions import ColumnHandlingWarning, DataError
+from fairsynth.transform._columns import Column
+from fairsynth.transform._mixture import Mixture, fit_mixture
+from fairsynth.transform._values import dtype_from_json
 
 _CHUNK_ROWS = 65_536  # bounds the (rows x modes) temporaries of the mode sampling
 _TIME_STEPS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)

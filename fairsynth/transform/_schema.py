@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from fairsynth._columns import Column, DiscreteColumn, FixedColumn
-from fairsynth._continuous import ContinuousColumn
-from fairsynth._values import dtype_to_json, encode_value, na_marker_of
 from fairsynth.exceptions import DataError, ParameterError, format_choices
+from fairsynth.transform._columns import Column, DiscreteColumn, FixedColumn
+from fairsynth.transform._continuous import ContinuousColumn
+from fairsynth.transform._values import dtype_to_json, encode_value, na_marker_of
 
 _ID_MIN_ROWS = 20
 _NUMERIC_TEXT_SHARE = 0.9

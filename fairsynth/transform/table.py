@@ -10,7 +10,7 @@ numbers, and transform / inverse transform are computed from them here. That kee
 plain data (JSON plus numpy arrays, no pickle), makes the mode sampling vectorised and driven by
 a local :class:`numpy.random.Generator`, and keeps rdt away from the global numpy RNG after fit.
 
-This module is the only public entry point; the per-column work lives in private modules:
+This module is the package's public entry point; the per-column work lives in private modules:
 ``_schema`` (table checks, which codec models each column), ``_columns`` and ``_continuous``
 (the codecs), ``_mixture`` (the mode-specific normalisation) and ``_values`` (plain-data
 values and dtypes).
@@ -28,9 +28,16 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from fairsynth._columns import Column, DiscreteColumn
-from fairsynth._continuous import ContinuousColumn
-from fairsynth._schema import (
+from fairsynth.exceptions import (
+    ColumnHandlingWarning,
+    DataError,
+    ModelFileError,
+    NotFittedError,
+    format_choices,
+)
+from fairsynth.transform._columns import Column, DiscreteColumn
+from fairsynth.transform._continuous import ContinuousColumn
+from fairsynth.transform._schema import (
     CODECS,
     check_frame,
     check_inferred_text,
@@ -38,13 +45,6 @@ from fairsynth._schema import (
     fit_column,
     make_rng,
     resolve_discrete,
-)
-from fairsynth.exceptions import (
-    ColumnHandlingWarning,
-    DataError,
-    ModelFileError,
-    NotFittedError,
-    format_choices,
 )
 
 __all__ = ["ColumnHandlingWarning", "OutputSpan", "TableTransformer"]
