@@ -11,7 +11,7 @@ row records the decay as ``ema``. Rows are appended as JSON lines to
 ``benchmarks/results/adult_curve.jsonl``. (Its rows with ``ema`` 0.999 and no ``params`` key
 ``ema_decay`` from before 2026-11-23 20:00 were made with an earlier form of this script that
 averaged with torch's ``AveragedModel``: an EMA from the initial weights, without the warm-up
-mean of :class:`fairsynth.nets.WeightAverage`; rows with ``ema`` None sampled the trained
+mean of :class:`fairsynth.nn.nets.WeightAverage`; rows with ``ema`` None sampled the trained
 weights.)
 
 Usage::

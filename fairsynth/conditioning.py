@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from fairsynth.tempering import interpolate
+from fairsynth.nn.tempering import interpolate
 
 __all__ = ["CategorySampler", "CellPlan", "ConditionQueue", "Conditioner"]
 

@@ -15,8 +15,8 @@ from fairsynth._constraints import Constraint, Interval, Options
 from fairsynth.base import BaseSynthesizer
 from fairsynth.callbacks import Callback
 from fairsynth.exceptions import ParameterError
-from fairsynth.nets import Generator
-from fairsynth.ntk import gradient_flow_prediction, kernel_memory_bytes, relu_ntk
+from fairsynth.nn.nets import Generator
+from fairsynth.nn.ntk import gradient_flow_prediction, kernel_memory_bytes, relu_ntk
 
 __all__ = ["MODEL_NAME", "GANTKSynthesizer"]
 
@@ -38,7 +38,7 @@ class GANTKSynthesizer(BaseSynthesizer):
     many generated rows are labelled +1 and −1, and the discriminator is the infinitely wide
     ReLU network trained on them by gradient flow for a fixed time: its outputs on those rows
     are known in closed form, ``f = (I − exp(−τ K)) y`` with ``K`` the neural tangent kernel
-    (:mod:`fairsynth.ntk`). The generator minimises the cross-entropy that makes every row look
+    (:mod:`fairsynth.nn.ntk`). The generator minimises the cross-entropy that makes every row look
     real, ``mean softplus(−f)``, differentiating through ``K``. The objective is single-level:
     no alternating min-max. Rows are mapped to vectors by the same reversible transform as
     :class:`~fairsynth.PTGANSynthesizer`.

@@ -35,9 +35,15 @@ import torch
 from torch import Tensor
 from torch.nn import functional
 
-from fairsynth._pair_grads import Pairs, clip_and_sum, is_plain_mlp, mlp_clipped_sum, vmap_gradients
 from fairsynth.exceptions import FairsynthError, ParameterError
-from fairsynth.tempering import interpolate, temperature
+from fairsynth.nn._pair_grads import (
+    Pairs,
+    clip_and_sum,
+    is_plain_mlp,
+    mlp_clipped_sum,
+    vmap_gradients,
+)
+from fairsynth.nn.tempering import interpolate, temperature
 
 __all__ = [
     "PrivacyPlan",
@@ -337,7 +343,7 @@ class PrivateCritic:
 
 
 def _weights(model: Any, size: int) -> Tensor:
-    from fairsynth.tempering import draw_mixing_weights
+    from fairsynth.nn.tempering import draw_mixing_weights
 
     return draw_mixing_weights(
         size, float(model.temperature_ratio), model._torch_generator, model.device_

@@ -20,8 +20,16 @@ from fairsynth.callbacks import Callback
 from fairsynth.conditioning import CategorySampler, ConditionQueue
 from fairsynth.conditions import condition_table, sampler_positions
 from fairsynth.exceptions import ParameterError
-from fairsynth.losses import LOSSES, get_loss
-from fairsynth.nets import Critic, Generator, WeightAverage
+from fairsynth.nn.losses import LOSSES, get_loss
+from fairsynth.nn.nets import Critic, Generator, WeightAverage
+from fairsynth.nn.tempering import (
+    coherency_penalty,
+    draw_mixing_weights,
+    draw_pairs,
+    gradient_penalty,
+    interpolate,
+    temperature,
+)
 from fairsynth.privacy import (
     PrivacyWarning,
     PrivateCritic,
@@ -29,14 +37,6 @@ from fairsynth.privacy import (
     epsilon_spent,
     plan_privacy,
     resolve_privacy,
-)
-from fairsynth.tempering import (
-    coherency_penalty,
-    draw_mixing_weights,
-    draw_pairs,
-    gradient_penalty,
-    interpolate,
-    temperature,
 )
 from fairsynth.transform import OutputSpan, TableTransformer
 
@@ -98,7 +98,7 @@ class PTGANSynthesizer(BaseSynthesizer):
     ema_decay : float or None, default=0.999
         Sample from a running average of the generator's weights: the mean of the iterates
         for the first ``1 / (1 - ema_decay)`` steps, then an exponential moving average that
-        keeps ``ema_decay`` of itself each step (:class:`~fairsynth.nets.WeightAverage`).
+        keeps ``ema_decay`` of itself each step (:class:`~fairsynth.nn.nets.WeightAverage`).
         None samples from the trained weights. On Adult it raised TSTR AUC and steadied
         Quality across seeds at no cost in time (docs/method.md).
     norm : {'batch', 'layer', 'none'}, default='batch'
@@ -112,7 +112,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         How the generator's last layer makes a row: 'joint', one linear layer for all
         columns; 'columns', column by column, each column's block seeing the columns before it
         (and, when sampling, the values chosen for them), as autoregressive tabular models do
-        (:class:`~fairsynth.nets.ColumnHeads`; docs/method.md, "Indistinguishable rows").
+        (:class:`~fairsynth.nn.nets.ColumnHeads`; docs/method.md, "Indistinguishable rows").
     max_modes : int, default=10
         Most mixture modes of the mode-specific normalisation of a numeric column; 1 turns it
         into plain standardisation (the raw coordinates of the paper's toy problems).

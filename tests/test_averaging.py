@@ -15,7 +15,7 @@ from torch import nn
 from fairsynth import ParameterError, PTGANSynthesizer
 from fairsynth.checkpoint import Checkpoint
 from fairsynth.fair import FairPTGANSynthesizer
-from fairsynth.nets import WeightAverage
+from fairsynth.nn.nets import WeightAverage
 
 FAST: dict[str, Any] = {"epochs": 4, **SMALL_NETS}
 

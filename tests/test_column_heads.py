@@ -13,7 +13,7 @@ from conftest import SMALL_NETS
 from fairsynth import PTGANSynthesizer
 from fairsynth.base import BaseSynthesizer
 from fairsynth.exceptions import ParameterError
-from fairsynth.nets import ColumnHeads, Generator
+from fairsynth.nn.nets import ColumnHeads, Generator
 
 
 class Span:

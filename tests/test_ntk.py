@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from fairsynth.exceptions import ParameterError
-from fairsynth.ntk import (
+from fairsynth.nn.ntk import (
     gradient_flow_prediction,
     kernel_memory_bytes,
     relu_nngp_ntk,

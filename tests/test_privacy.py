@@ -13,13 +13,13 @@ from conftest import SMALL_NETS
 from typer.testing import CliRunner
 
 from fairsynth import PTGANSynthesizer
-from fairsynth._pair_grads import clip_and_sum, mlp_clipped_sum, vmap_gradients
 from fairsynth.cli import app
 from fairsynth.exceptions import FairsynthError, ParameterError
 from fairsynth.fair import FairPTGANSynthesizer
-from fairsynth.nets import Critic
+from fairsynth.nn._pair_grads import clip_and_sum, mlp_clipped_sum, vmap_gradients
+from fairsynth.nn.nets import Critic
+from fairsynth.nn.tempering import coherency_penalty, temperature
 from fairsynth.privacy import PrivacySettings, PrivacyWarning, epsilon_spent, plan_privacy
-from fairsynth.tempering import coherency_penalty, temperature
 
 pytest.importorskip("opacus")
 runner = CliRunner()

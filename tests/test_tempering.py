@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fairsynth.tempering import (
+from fairsynth.nn.tempering import (
     coherency_penalty,
     draw_mixing_weights,
     draw_pairs,

@@ -7,7 +7,7 @@ each pair's gradient:
 - :func:`vmap_gradients`: ``torch.func.vmap(grad(...))`` with the slope from ``torch.func.jvp``;
   works for any critic, but materialises every pair's gradient (about 0.5 s a step on Adult,
   25 times a plain critic step, on one CPU thread).
-- :func:`mlp_clipped_sum`: closed form for the critic of fairsynth.nets (Linear layers with
+- :func:`mlp_clipped_sum`: closed form for the critic of fairsynth.nn.nets (Linear layers with
   LeakyReLU between them). For such a network the score's gradient in the weights of layer k is
   the outer product ``delta_k h_{k-1}^T`` (back-propagated signal, layer input), and, the network
   being piecewise linear, the slope's gradient is ``delta_k hdot_{k-1}^T`` with ``hdot`` the
@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional
 
-from fairsynth.tempering import interpolate, temperature
+from fairsynth.nn.tempering import interpolate, temperature
 
 __all__ = ["clip_and_sum", "is_plain_mlp", "mlp_clipped_sum", "vmap_gradients"]
 
