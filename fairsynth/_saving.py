@@ -15,7 +15,7 @@ import torch
 
 from fairsynth._checks import resolve_device
 from fairsynth.exceptions import FairsynthError, ModelFileError
-from fairsynth.modelfile import (
+from fairsynth.io.modelfile import (
     ModelContents,
     check_names,
     check_tensor_shapes,

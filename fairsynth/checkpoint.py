@@ -1,7 +1,7 @@
 """Checkpoints of a fit in progress: written atomically, read without running code, resumed.
 
 A checkpoint is an ordinary ``.fairsynth`` model file (``load`` reads it as the model so far)
-with two more members (see :mod:`fairsynth.modelfile`): ``training.json`` holds the epoch, the
+with two more members (see :mod:`fairsynth.io.modelfile`): ``training.json`` holds the epoch, the
 seed, the optimisers' settings and the fit's *fingerprint*; ``training.safetensors`` holds the
 optimisers' moments and the random generators' states. No pickle is involved.
 
@@ -37,7 +37,7 @@ import torch
 
 from fairsynth.callbacks import Callback
 from fairsynth.exceptions import DataError, ModelFileError, ParameterError
-from fairsynth.modelfile import ModelContents, read_model_file, write_model_file
+from fairsynth.io.modelfile import ModelContents, read_model_file, write_model_file
 
 if TYPE_CHECKING:
     from fairsynth.base import BaseSynthesizer

@@ -268,7 +268,7 @@ def sample(
     from fairsynth.base import BaseSynthesizer
     from fairsynth.fair import FairPTGANSynthesizer
     from fairsynth.io import check_output_path
-    from fairsynth.streaming import write_chunks
+    from fairsynth.io.streaming import write_chunks
 
     check_ranges(seed=seed, chunk_size=chunk_size)
     check_output_path(output, inputs=(model_file,))

@@ -24,7 +24,7 @@ def privacy_line(privacy: dict[str, Any] | None) -> str:
 
 def describe_model(path: Path) -> list[str]:
     """The lines ``fairsynth info`` prints: class, versions, columns, fit, privacy, parameters."""
-    from fairsynth.modelfile import read_model_file
+    from fairsynth.io.modelfile import read_model_file
 
     contents = read_model_file(path)
     fitted, params = contents.fitted, contents.params

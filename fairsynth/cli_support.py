@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fairsynth.exceptions import DataError, ParameterError
-from fairsynth.output import STDOUT, is_regular_output
+from fairsynth.io.output import STDOUT, is_regular_output
 
 __all__ = [
     "TABLE_SUFFIXES",

@@ -23,7 +23,7 @@ from fairsynth.base import BaseSynthesizer
 from fairsynth.cli import app
 from fairsynth.gantk import GANTKSynthesizer
 from fairsynth.io import write_table
-from fairsynth.streaming import write_chunks
+from fairsynth.io.streaming import write_chunks
 from fairsynth.transform import ColumnHandlingWarning
 
 runner = CliRunner()

@@ -24,7 +24,7 @@ from fairsynth.base import BaseSynthesizer
 from fairsynth.checkpoint import Checkpoint, fit_fingerprint
 from fairsynth.cli import app
 from fairsynth.gantk import GANTKSynthesizer
-from fairsynth.modelfile import read_model_file
+from fairsynth.io.modelfile import read_model_file
 
 # One step per epoch (100 rows, batch 100), so epochs count steps.
 TINY: dict[str, Any] = dict(SMALL_NETS)

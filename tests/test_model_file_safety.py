@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from fairsynth import ModelFileError, __version__
 from fairsynth.base import BaseSynthesizer
 from fairsynth.cli import app
-from fairsynth.modelfile import FORMAT_NAME, FORMAT_VERSION
+from fairsynth.io.modelfile import FORMAT_NAME, FORMAT_VERSION
 
 
 class Payload:
@@ -229,7 +229,7 @@ def test_a_zip_bomb_member_is_refused_before_it_is_read(tmp_path: Path, model_fi
 def test_a_member_larger_than_the_limit_is_refused(
     tmp_path: Path, model_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fairsynth import modelfile
+    from fairsynth.io import modelfile
 
     monkeypatch.setattr(modelfile, "MAX_JSON_BYTES", 100)  # the manifest is about 2 kB
     with pytest.raises(ModelFileError, match=r"member manifest\.json declares [\d,]+ bytes, more"):

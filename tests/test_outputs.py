@@ -20,8 +20,8 @@ from fairsynth import DataError, PTGANSynthesizer
 from fairsynth.cli import app
 from fairsynth.frontier import plot_frontier
 from fairsynth.io import write_table
-from fairsynth.output import LeftoverWarning, atomic_output, temporary_path
-from fairsynth.streaming import write_chunks
+from fairsynth.io.output import LeftoverWarning, atomic_output, temporary_path
+from fairsynth.io.streaming import write_chunks
 
 runner = CliRunner()
 
@@ -190,7 +190,7 @@ def test_progress_is_plain_lines_off_a_terminal(
 _WRITER = """
 import sys, time, pandas as pd
 from pathlib import Path
-from fairsynth.streaming import write_chunks
+from fairsynth.io.streaming import write_chunks
 out, ready, go, value = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
 def chunks():
     yield pd.DataFrame({"who": [value] * 1000})

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from fairsynth.base import BaseSynthesizer
-from fairsynth.output import temporary_path
+from fairsynth.io.output import temporary_path
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

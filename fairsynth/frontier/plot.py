@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from fairsynth.exceptions import ParameterError, format_choices
-from fairsynth.output import open_output
+from fairsynth.io.output import open_output
 
 if TYPE_CHECKING:
     pass
@@ -33,7 +33,7 @@ def plot_frontier(
     source with a λ (a peer generator's sweep) a dotted line of triangles; ``peers``
     (columns ``source``, ``model``, ``auc``, ``dp``, ``eo``) adds fixed points of other systems.
     Writes a PNG (or any format matplotlib knows by the suffix; none: PNG) atomically through
-    :func:`fairsynth.output.open_output` and returns its path.
+    :func:`fairsynth.io.output.open_output` and returns its path.
     """
     from matplotlib.figure import Figure
 

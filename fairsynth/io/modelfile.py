@@ -38,8 +38,8 @@ from safetensors.torch import load as load_torch
 from safetensors.torch import save as save_torch
 
 from fairsynth.exceptions import ModelFileError
-from fairsynth.io import available_memory
-from fairsynth.output import open_output
+from fairsynth.io.output import open_output
+from fairsynth.io.tables import available_memory
 
 __all__ = [
     "FORMAT_NAME",

@@ -1,6 +1,6 @@
-"""File input and output shared by the CLI and the model files: safe reads, atomic writes.
+"""Tables in and out, shared by the CLI and the model files: safe reads, atomic writes.
 
-Outputs follow the rules of :mod:`fairsynth.output` (atomic files, write-through streams);
+Outputs follow the rules of :mod:`fairsynth.io.output` (atomic files, write-through streams);
 ``atomic_output`` and ``check_output_path`` are re-exported here.
 """
 
@@ -20,7 +20,7 @@ from typing import BinaryIO, cast
 import pandas as pd
 
 from fairsynth.exceptions import DataError, format_choices
-from fairsynth.output import atomic_output, check_output_path, open_output
+from fairsynth.io.output import atomic_output, check_output_path, open_output
 
 __all__ = ["atomic_output", "available_memory", "check_output_path", "read_table", "write_table"]
 
@@ -194,7 +194,7 @@ def _check_one_column(source: Path, frame: pd.DataFrame) -> None:
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write ``frame`` as CSV (or Parquet, by suffix) atomically; return the path.
 
-    ``path`` follows :mod:`fairsynth.output`'s rules (``-`` is standard output).
+    ``path`` follows :mod:`fairsynth.io.output`'s rules (``-`` is standard output).
     """
     out = Path(path)
     with open_output(out) as handle:

@@ -11,7 +11,7 @@ from typing import IO, Any
 import pandas as pd
 
 from fairsynth.exceptions import DataError
-from fairsynth.output import free_space, is_regular_output, open_output
+from fairsynth.io.output import free_space, is_regular_output, open_output
 
 __all__ = ["format_bytes", "write_chunks"]
 
@@ -37,7 +37,7 @@ def write_chunks(
 
     Only one chunk is in memory at a time. The file appears only when every chunk is written
     (a failure or Ctrl-C leaves no partial file); ``-``, a character device or a FIFO are
-    written through (see :mod:`fairsynth.output`). The format follows the suffix:
+    written through (see :mod:`fairsynth.io.output`). The format follows the suffix:
     ``.parquet`` (needs pyarrow), anything else CSV.
 
     Parameters
