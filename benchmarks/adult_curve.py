@@ -3,11 +3,11 @@
 One fit per call; every ``--every`` generator steps the model samples as many rows as the
 training table (``random_state=0``) and is scored on the real test table (TSTR LogReg and
 HistGB AUC, label gap by sex), by the end-of-fit check's detection AUC (5,000 rows of each,
-:func:`fairsynth.fitcheck.check_rows`) and, every second time, by SDMetrics Quality against the
-real training table. Answers "would more steps, another learning rate or weight averaging help?"
-without one fit per budget. The model samples from its averaged generator (``ema_decay``,
-0.999 by default); ``--params '{"ema_decay": null}'`` samples from the trained weights. Each
-row records the decay as ``ema``. Rows are appended as JSON lines to
+:func:`fairsynth.models.fitcheck.check_rows`) and, every second time, by SDMetrics Quality
+against the real training table. Answers "would more steps, another learning rate or weight
+averaging help?" without one fit per budget. The model samples from its averaged generator
+(``ema_decay``, 0.999 by default); ``--params '{"ema_decay": null}'`` samples from the trained
+weights. Each row records the decay as ``ema``. Rows are appended as JSON lines to
 ``benchmarks/results/adult_curve.jsonl``. (Its rows with ``ema`` 0.999 and no ``params`` key
 ``ema_decay`` from before 2026-11-23 20:00 were made with an earlier form of this script that
 averaged with torch's ``AveragedModel``: an EMA from the initial weights, without the warm-up
@@ -46,9 +46,9 @@ def main() -> None:
     import torch
 
     from fairsynth import PTGANSynthesizer, load_dataset
-    from fairsynth.callbacks import Callback
     from fairsynth.evaluation import label_gap, quality_scores, tstr_scores
-    from fairsynth.fitcheck import check_rows
+    from fairsynth.models.callbacks import Callback
+    from fairsynth.models.fitcheck import check_rows
 
     torch.set_num_threads(args.threads)  # a benchmark process of its own
     ds = load_dataset("adult")

@@ -44,10 +44,10 @@ import pandas as pd
 import torch
 
 from fairsynth import __version__
-from fairsynth.callbacks import Callback
 from fairsynth.datasets import load_dataset
-from fairsynth.fair import FairnessWarning, FairPTGANSynthesizer
-from fairsynth.synthesizer import PTGANSynthesizer
+from fairsynth.models.callbacks import Callback
+from fairsynth.models.fair import FairnessWarning, FairPTGANSynthesizer
+from fairsynth.models.ptgan import PTGANSynthesizer
 
 OUT = Path("benchmarks/runs/fair")
 # By data set: the attributes whose frontiers are drawn (each a list of sensitive columns).
@@ -255,13 +255,13 @@ def _one_group(
 
 
 def frontier(args: argparse.Namespace) -> None:
-    from fairsynth.base import BaseSynthesizer
     from fairsynth.frontier import (
         calibrate_fairness,
         exponentiated_gradient_scores,
         fairness_frontier,
         plot_frontier,
     )
+    from fairsynth.models.base import BaseSynthesizer
 
     path = Path(args.model)
     name = path.name.removesuffix(".fairsynth")

@@ -46,12 +46,12 @@ import pandas as pd
 import torch
 
 from benchmarks.fair_resampling import score
-from fairsynth.base import BaseSynthesizer
 from fairsynth.datasets import load_dataset
 from fairsynth.evaluation import build_model
 from fairsynth.evaluation._prepare import column_kind
-from fairsynth.fair import FairnessWarning, FairPTGANSynthesizer
 from fairsynth.frontier import calibrate_fairness
+from fairsynth.models.base import BaseSynthesizer
+from fairsynth.models.fair import FairnessWarning, FairPTGANSynthesizer
 
 FAIRNESS = (0.0, 1.0, 1.5, 1.75, 2.0)
 WEIGHT_CAP = 20.0  # importance weights capped at this many times their median

@@ -2,7 +2,7 @@
 
 Not shipped. For one fitted FairPTGANSynthesizer and the knob's attribute (Adult: sex), three
 tables are built at each λ with the same row counts per (group, outcome) cell, the knob's
-arithmetic (:func:`fairsynth.knob.outcome_distribution`):
+arithmetic (:func:`fairsynth.models.knob.outcome_distribution`):
 
 ``real resampled``
     the real training rows, resampled with replacement within their cells (issue 5's "what we
@@ -41,12 +41,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fairsynth.base import BaseSynthesizer
 from fairsynth.datasets import load_dataset
 from fairsynth.evaluation import build_model, gap_metrics
 from fairsynth.evaluation._prepare import column_kind
-from fairsynth.fair import FairnessWarning, FairPTGANSynthesizer
-from fairsynth.knob import allocate, outcome_distribution
+from fairsynth.models.base import BaseSynthesizer
+from fairsynth.models.fair import FairnessWarning, FairPTGANSynthesizer
+from fairsynth.models.knob import allocate, outcome_distribution
 
 FAIRNESS = (0.0, 0.5, 1.0, 1.5, 2.0)
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import torch
 
-from fairsynth.gantk import GANTKSynthesizer
+from fairsynth.models.gantk import GANTKSynthesizer
 from fairsynth.nn.ntk import gradient_flow_prediction, kernel_memory_bytes, relu_ntk
 from fairsynth.toy import make_ring
 

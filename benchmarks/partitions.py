@@ -31,7 +31,7 @@ def main() -> None:
     import pandas as pd
 
     from fairsynth import PTGANSynthesizer, load_dataset
-    from fairsynth.partitions import partition_meta, sample_partition
+    from fairsynth.models.partitions import partition_meta, sample_partition
 
     folder = Path(tempfile.mkdtemp(prefix="fairsynth-partitions-"))
     model = PTGANSynthesizer(epochs=1, verbose=False, random_state=0, n_threads=1)

@@ -76,9 +76,9 @@ def knob_tables(
     path: Path, data: Any, fairness: Sequence[float], seeds: Sequence[int], by: str
 ) -> pd.DataFrame:
     """A saved FairPTGAN model sampled at each λ (no refit): the same per-table figures."""
-    from fairsynth.base import BaseSynthesizer
     from fairsynth.evaluation import exact_copies
     from fairsynth.labels import is_label
+    from fairsynth.models.base import BaseSynthesizer
 
     model = BaseSynthesizer.load(path, device="cpu")
     train = data.train.reset_index(drop=True)

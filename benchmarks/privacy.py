@@ -38,7 +38,7 @@ def fit_one(config: str, seed: int, work: Path, epochs: int | str = "auto") -> d
     import torch
 
     from fairsynth import PTGANSynthesizer, load_dataset
-    from fairsynth.privacy import PrivacyWarning
+    from fairsynth.models.privacy import PrivacyWarning
 
     ds = load_dataset("adult")
     epsilon = CONFIGS[config]
@@ -92,7 +92,7 @@ def score_one(fit: dict[str, Any], work: Path) -> dict[str, Any]:
     report = evaluate(
         ds.train, synthetic, real_test=ds.test, target=ds.target,
         positive_label=ds.positive_label, sensitive="sex", discrete_columns=ds.discrete_columns,
-        sensitive_feature="with",
+        sensitive_feature="included",
     )  # fmt: skip
     summary = report.summary().set_index("metric")["value"]
     row = dict(fit)

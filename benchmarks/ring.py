@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.registry import CONFIGS
-from fairsynth.callbacks import Callback
+from fairsynth.models.callbacks import Callback
 
 __all__ = ["main", "mode_curve", "ring_markdown", "ring_model", "ring_table"]
 
@@ -70,7 +70,7 @@ def ring_model(
     a subclass of it.
     """
     if cls is None:
-        from fairsynth.synthesizer import PTGANSynthesizer as cls
+        from fairsynth.models.ptgan import PTGANSynthesizer as cls
 
     epochs = max(1, -(-steps // (RING_ROWS // BATCH)))
     params = {**RING_PARAMS, **CONFIGS[config], **TRANSFORMS[transform], "epochs": epochs}

@@ -17,8 +17,8 @@ from torch import Tensor
 
 from benchmarks.registry import CONFIGS
 from benchmarks.ring import ring_model, ring_table
-from fairsynth.callbacks import Callback
-from fairsynth.synthesizer import PTGANSynthesizer
+from fairsynth.models.callbacks import Callback
+from fairsynth.models.ptgan import PTGANSynthesizer
 
 __all__ = ["ProbedPTGAN", "variance_study"]
 

@@ -117,7 +117,7 @@ def step_sample(work: Path, threads: int, suffix: str, rows: int, **_: Any) -> d
 
 def step_fit_300k(work: Path, threads: int, epochs: int, **_: Any) -> dict[str, Any]:
     from fairsynth import PTGANSynthesizer, load_dataset
-    from fairsynth.checkpoint import Checkpoint
+    from fairsynth.models.checkpoint import Checkpoint
 
     info = common(threads)
     train = load_dataset("adult").train.sample(300_000, replace=True, random_state=0)

@@ -21,9 +21,14 @@ from fairsynth.registry import CLASS_MODULES
 
 if TYPE_CHECKING:
     from fairsynth.evaluation import EvaluationReport, evaluate
-    from fairsynth.fair import FairPTGANSynthesizer
-    from fairsynth.gantk import GANTKSynthesizer
-    from fairsynth.synthesizer import PTGANSynthesizer
+    from fairsynth.models.callbacks import Callback
+    from fairsynth.models.checkpoint import Checkpoint
+    from fairsynth.models.fair import FairPTGANSynthesizer
+    from fairsynth.models.gantk import GANTKSynthesizer
+    from fairsynth.models.partitions import partition_meta, sample_partition
+    from fairsynth.models.ptgan import PTGANSynthesizer
+    from fairsynth.models.stopping import EarlyStopping
+    from fairsynth.transform import TableTransformer
 
 __version__ = "0.1.0"
 
@@ -31,11 +36,20 @@ _LAZY = {
     **CLASS_MODULES,
     "evaluate": "fairsynth.evaluation",
     "EvaluationReport": "fairsynth.evaluation",
+    "Callback": "fairsynth.models.callbacks",
+    "Checkpoint": "fairsynth.models.checkpoint",
+    "EarlyStopping": "fairsynth.models.stopping",
+    "partition_meta": "fairsynth.models.partitions",
+    "sample_partition": "fairsynth.models.partitions",
+    "TableTransformer": "fairsynth.transform",
 }
 
 __all__ = [
+    "Callback",
+    "Checkpoint",
     "DataError",
     "Dataset",
+    "EarlyStopping",
     "EvaluationReport",
     "FairPTGANSynthesizer",
     "FairsynthError",
@@ -44,9 +58,12 @@ __all__ = [
     "NotFittedError",
     "PTGANSynthesizer",
     "ParameterError",
+    "TableTransformer",
     "__version__",
     "evaluate",
     "load_dataset",
+    "partition_meta",
+    "sample_partition",
 ]
 
 

@@ -169,8 +169,8 @@ def fit(
     delta: float | None = typer.Option(None, help="With --epsilon: δ [1/n²]."),
 ) -> None:
     """Fit a synthesizer on a table and save it (Ctrl-C stops and saves the model so far)."""
-    from fairsynth.checkpoint import Checkpoint
     from fairsynth.io import check_output_path, read_table
+    from fairsynth.models.checkpoint import Checkpoint
 
     check_ranges(seed=seed, checkpoint_every=checkpoint_every)
     check_output_path(output, inputs=(data,))
@@ -265,10 +265,10 @@ def sample(
     ),
 ) -> None:
     """Generate rows from a saved model, streamed to a file in chunks."""
-    from fairsynth.base import BaseSynthesizer
-    from fairsynth.fair import FairPTGANSynthesizer
     from fairsynth.io import check_output_path
     from fairsynth.io.streaming import write_chunks
+    from fairsynth.models.base import BaseSynthesizer
+    from fairsynth.models.fair import FairPTGANSynthesizer
 
     check_ranges(seed=seed, chunk_size=chunk_size)
     check_output_path(output, inputs=(model_file,))
@@ -414,9 +414,9 @@ def frontier(
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
 ) -> None:
     """Sweep a fair model's knob λ: AUC against DP and EO on real data, as a picture and a table."""
-    from fairsynth.base import BaseSynthesizer
     from fairsynth.frontier import calibrate_fairness, fairness_frontier, plot_frontier
     from fairsynth.io import check_output_path, read_table, write_table
+    from fairsynth.models.base import BaseSynthesizer
 
     check_ranges(seed=seed)
     inputs = (model_file, test) + (() if train is None else (train,))

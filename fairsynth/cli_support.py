@@ -49,7 +49,7 @@ def install_sigterm_handler() -> None:
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
-    from fairsynth.checkpoint import request_stop
+    from fairsynth.models.checkpoint import request_stop
 
     _received.append(signum)
     if request_stop(signum):  # a fit is running: it stops after the step in progress

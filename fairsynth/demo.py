@@ -70,7 +70,7 @@ def run_demo(output: str | Path, *, verbose: bool = True, **params: Any) -> pd.D
 
     Returns the comparison table it prints.
     """
-    from fairsynth.synthesizer import PTGANSynthesizer
+    from fairsynth.models.ptgan import PTGANSynthesizer
 
     out = check_output_path(output)
     dataset = load_dataset("adult")

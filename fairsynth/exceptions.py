@@ -52,7 +52,7 @@ class FairnessWarning(UserWarning):
 
 
 class FitCheckWarning(UserWarning):
-    """The end-of-fit check found the fitted model's rows wrong (see fairsynth.fitcheck)."""
+    """The end-of-fit check found the fitted model's rows wrong (see fairsynth.models.fitcheck)."""
 
 
 class LeftoverWarning(UserWarning):

@@ -16,9 +16,9 @@ from fairsynth.exceptions import ParameterError, format_choices
 __all__ = ["CLASS_MODULES", "SYNTHESIZERS", "synthesizer_class"]
 
 SYNTHESIZERS: dict[str, tuple[str, str]] = {
-    "ptgan": ("fairsynth.synthesizer", "PTGANSynthesizer"),
-    "ga-ntk": ("fairsynth.gantk", "GANTKSynthesizer"),
-    "fair-ptgan": ("fairsynth.fair", "FairPTGANSynthesizer"),
+    "ptgan": ("fairsynth.models.ptgan", "PTGANSynthesizer"),
+    "ga-ntk": ("fairsynth.models.gantk", "GANTKSynthesizer"),
+    "fair-ptgan": ("fairsynth.models.fair", "FairPTGANSynthesizer"),
 }
 #: class name -> module, for ``fairsynth.<Class>`` and for loading a model file
 CLASS_MODULES: dict[str, str] = {cls: module for module, cls in SYNTHESIZERS.values()}

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 import torch
 
-from fairsynth.base import BaseSynthesizer
-from fairsynth.callbacks import Callback
 from fairsynth.datasets import load_dataset
+from fairsynth.models.base import BaseSynthesizer
+from fairsynth.models.callbacks import Callback
 
 # The test networks are tiny: one thread is faster than two, and far faster on a busy machine,
 # where two threads per process oversubscribe the cores. Only the test process is changed.

@@ -13,8 +13,8 @@ from conftest import SMALL_NETS, StopAfter
 from torch import nn
 
 from fairsynth import ParameterError, PTGANSynthesizer
-from fairsynth.checkpoint import Checkpoint
-from fairsynth.fair import FairPTGANSynthesizer
+from fairsynth.models.checkpoint import Checkpoint
+from fairsynth.models.fair import FairPTGANSynthesizer
 from fairsynth.nn.nets import WeightAverage
 
 FAST: dict[str, Any] = {"epochs": 4, **SMALL_NETS}

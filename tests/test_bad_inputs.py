@@ -19,11 +19,11 @@ import pytest
 from typer.testing import CliRunner
 
 from fairsynth import DataError, ModelFileError, ParameterError, PTGANSynthesizer
-from fairsynth.base import BaseSynthesizer
 from fairsynth.cli import app
-from fairsynth.gantk import GANTKSynthesizer
 from fairsynth.io import write_table
 from fairsynth.io.streaming import write_chunks
+from fairsynth.models.base import BaseSynthesizer
+from fairsynth.models.gantk import GANTKSynthesizer
 from fairsynth.transform import ColumnHandlingWarning
 
 runner = CliRunner()

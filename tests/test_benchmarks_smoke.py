@@ -125,7 +125,7 @@ def test_registry_errors_name_what_to_do() -> None:
 
 
 def test_gradient_variance_leaves_the_model_as_it_was() -> None:
-    from fairsynth.synthesizer import PTGANSynthesizer
+    from fairsynth.models.ptgan import PTGANSynthesizer
     from fairsynth.toy import make_ring
 
     data = make_ring(400, random_state=0)
@@ -202,7 +202,7 @@ def german_fair(tmp_path_factory: pytest.TempPathFactory):
     from conftest import SMALL_NETS
 
     from fairsynth.datasets import load_dataset
-    from fairsynth.fair import FairPTGANSynthesizer
+    from fairsynth.models.fair import FairPTGANSynthesizer
 
     ds = load_dataset("german")
     model = FairPTGANSynthesizer(
@@ -234,7 +234,7 @@ def test_refined_samples_keep_the_knobs_cells(german_fair) -> None:
 
 def test_noise_scale_changes_the_generator_input_only(german_fair) -> None:
     _, _, path = german_fair
-    from fairsynth.base import BaseSynthesizer
+    from fairsynth.models.base import BaseSynthesizer
 
     model = BaseSynthesizer.load(path)
     before = model.sample(200, random_state=0)

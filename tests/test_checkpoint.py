@@ -20,11 +20,11 @@ from conftest import SMALL_NETS, StopAfter, global_rngs_untouched
 from typer.testing import CliRunner
 
 from fairsynth import DataError, ModelFileError, NotFittedError, ParameterError, PTGANSynthesizer
-from fairsynth.base import BaseSynthesizer
-from fairsynth.checkpoint import Checkpoint, fit_fingerprint
 from fairsynth.cli import app
-from fairsynth.gantk import GANTKSynthesizer
 from fairsynth.io.modelfile import read_model_file
+from fairsynth.models.base import BaseSynthesizer
+from fairsynth.models.checkpoint import Checkpoint, fit_fingerprint
+from fairsynth.models.gantk import GANTKSynthesizer
 
 # One step per epoch (100 rows, batch 100), so epochs count steps.
 TINY: dict[str, Any] = dict(SMALL_NETS)
@@ -119,8 +119,8 @@ def test_sigkill_in_the_middle_then_resume_finishes_identically(
         import time
         import torch
         from fairsynth import PTGANSynthesizer
-        from fairsynth.callbacks import Callback
-        from fairsynth.checkpoint import Checkpoint
+        from fairsynth.models.callbacks import Callback
+        from fairsynth.models.checkpoint import Checkpoint
         from fairsynth.io import read_table
 
         class Slow(Callback):  # keeps the fit running long enough to be killed mid-way

@@ -11,8 +11,8 @@ import torch
 from conftest import SMALL_NETS
 
 from fairsynth import PTGANSynthesizer
-from fairsynth.base import BaseSynthesizer
 from fairsynth.exceptions import ParameterError
+from fairsynth.models.base import BaseSynthesizer
 from fairsynth.nn.nets import ColumnHeads, Generator
 
 

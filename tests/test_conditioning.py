@@ -11,9 +11,9 @@ import torch
 from conftest import TINY_PARAMS
 
 from fairsynth import ParameterError, PTGANSynthesizer
-from fairsynth.base import BaseSynthesizer
-from fairsynth.conditioning import CategorySampler
-from fairsynth.fair import FairPTGANSynthesizer
+from fairsynth.models.base import BaseSynthesizer
+from fairsynth.models.conditioning import CategorySampler
+from fairsynth.models.fair import FairPTGANSynthesizer
 
 CPU = torch.device("cpu")
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from fairsynth import DataError, ParameterError, PTGANSynthesizer
 from fairsynth.cli import app
-from fairsynth.fair import FairPTGANSynthesizer
+from fairsynth.models.fair import FairPTGANSynthesizer
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fairsynth import FairPTGANSynthesizer, GANTKSynthesizer, ParameterError, PTGANSynthesizer
-from fairsynth._constraints import Interval, Options, check_value, parameter_constraints
+from fairsynth.models._constraints import Interval, Options, check_value, parameter_constraints
 
 
 @pytest.mark.parametrize(

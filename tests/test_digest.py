@@ -15,7 +15,7 @@ import pytest
 from conftest import TINY_PARAMS
 
 from fairsynth import PTGANSynthesizer
-from fairsynth.fair import FairPTGANSynthesizer
+from fairsynth.models.fair import FairPTGANSynthesizer
 
 _PARAMS = TINY_PARAMS  # the digests are of these parameters: keep them as they are
 DIGESTS = {

@@ -28,8 +28,8 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairsynth import PTGANSynthesizer
-from fairsynth.base import BaseSynthesizer
-from fairsynth.gantk import GANTKSynthesizer
+from fairsynth.models.base import BaseSynthesizer
+from fairsynth.models.gantk import GANTKSynthesizer
 
 TINY: dict[str, Any] = {"epochs": 1, "batch_size": 10, "verbose": False, "random_state": 0}
 ESTIMATORS = [

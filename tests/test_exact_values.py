@@ -17,8 +17,8 @@ import pytest
 from conftest import SMALL_NETS
 
 from fairsynth import PTGANSynthesizer
-from fairsynth.base import BaseSynthesizer
 from fairsynth.exceptions import ColumnHandlingWarning
+from fairsynth.models.base import BaseSynthesizer
 from fairsynth.transform import TableTransformer
 
 N = 400

@@ -15,9 +15,9 @@ from conftest import SMALL_NETS, global_rngs_untouched
 from sklearn.base import clone
 
 from fairsynth import DataError, ParameterError
-from fairsynth.base import BaseSynthesizer
-from fairsynth.fair import FairnessWarning, FairPTGANSynthesizer
-from fairsynth.knob import allocate, outcome_distribution
+from fairsynth.models.base import BaseSynthesizer
+from fairsynth.models.fair import FairnessWarning, FairPTGANSynthesizer
+from fairsynth.models.knob import allocate, outcome_distribution
 
 FAST = {"epochs": 2, **SMALL_NETS}
 
@@ -209,7 +209,7 @@ def test_outcome_balance_moves_training_draws_towards_equal_outcomes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if huge:  # as for a table over torch.multinomial's 2**24 categories: cell, then row
-        monkeypatch.setattr("fairsynth.conditioning._MULTINOMIAL_LIMIT", 10)
+        monkeypatch.setattr("fairsynth.models.conditioning._MULTINOMIAL_LIMIT", 10)
     balanced = clone(model).set_params(outcome_balance=0.5, cross_group_pairs=cross, epochs=1)
     balanced.fit(table)
     first, second = balanced.conditioner_.draw_pairs(40_000, balanced._torch_generator)[:2]
@@ -365,7 +365,7 @@ def test_impossible_rates_are_clipped_with_a_warning(model: FairPTGANSynthesizer
 
 
 def test_cell_plan_hands_out_exact_totals_beyond_numpys_exact_draw() -> None:
-    from fairsynth.conditioning import CellPlan
+    from fairsynth.models.conditioning import CellPlan
 
     counts = np.array([3 * 10**9, 5, 2 * 10**9, 0])
     plan = CellPlan(counts, np.random.default_rng(0))

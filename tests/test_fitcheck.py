@@ -10,7 +10,7 @@ from conftest import TINY_PARAMS, global_rngs_untouched
 from fairsynth import ParameterError, PTGANSynthesizer
 from fairsynth.datasets import load_dataset
 from fairsynth.exceptions import FitCheckWarning
-from fairsynth.fitcheck import check_rows, fit_check_message
+from fairsynth.models.fitcheck import check_rows, fit_check_message
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from fairsynth import ParameterError, PTGANSynthesizer
 from fairsynth.cli import app
-from fairsynth.fair import FairPTGANSynthesizer
 from fairsynth.frontier import (
     calibrate_fairness,
     exponentiated_gradient_scores,
@@ -20,6 +19,7 @@ from fairsynth.frontier import (
     plot_frontier,
 )
 from fairsynth.frontier.calibrate import _first_below
+from fairsynth.models.fair import FairPTGANSynthesizer
 
 FAST = {"epochs": 2, **SMALL_NETS}
 

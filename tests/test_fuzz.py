@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fairsynth import FairsynthError
-from fairsynth.base import BaseSynthesizer
 from fairsynth.io import read_table
+from fairsynth.models.base import BaseSynthesizer
 
 BUDGET = settings(
     max_examples=int(os.environ.get("FAIRSYNTH_FUZZ_EXAMPLES", "60")),

@@ -10,9 +10,9 @@ import pytest
 from conftest import StopAfter, global_rngs_untouched
 from sklearn.base import clone
 
-from fairsynth.base import BaseSynthesizer
 from fairsynth.exceptions import NotFittedError, ParameterError
-from fairsynth.gantk import MODEL_NAME, GANTKSynthesizer
+from fairsynth.models.base import BaseSynthesizer
+from fairsynth.models.gantk import MODEL_NAME, GANTKSynthesizer
 from fairsynth.toy import make_ring, ring_coverage
 
 

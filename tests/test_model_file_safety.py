@@ -19,9 +19,9 @@ import torch
 from typer.testing import CliRunner
 
 from fairsynth import ModelFileError, __version__
-from fairsynth.base import BaseSynthesizer
 from fairsynth.cli import app
 from fairsynth.io.modelfile import FORMAT_NAME, FORMAT_VERSION
+from fairsynth.models.base import BaseSynthesizer
 
 
 class Payload:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from fairsynth import ParameterError
-from fairsynth.partitions import partition_meta, partition_sizes, sample_partition
+from fairsynth.models.partitions import partition_meta, partition_sizes, sample_partition
 
 
 @pytest.fixture(scope="module")

@@ -119,7 +119,7 @@ def test_knob_interpolated_at_the_peer_dp():
 def german_knob(tmp_path_factory: pytest.TempPathFactory, german):
     from conftest import SMALL_NETS
 
-    from fairsynth.fair import FairPTGANSynthesizer
+    from fairsynth.models.fair import FairPTGANSynthesizer
 
     model = FairPTGANSynthesizer(
         sensitive="sex", target=german.target, positive_label=german.positive_label,

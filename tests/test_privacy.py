@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 from fairsynth import PTGANSynthesizer
 from fairsynth.cli import app
 from fairsynth.exceptions import FairsynthError, ParameterError
-from fairsynth.fair import FairPTGANSynthesizer
+from fairsynth.models.fair import FairPTGANSynthesizer
+from fairsynth.models.privacy import PrivacySettings, PrivacyWarning, epsilon_spent, plan_privacy
 from fairsynth.nn._pair_grads import clip_and_sum, mlp_clipped_sum, vmap_gradients
 from fairsynth.nn.nets import Critic
 from fairsynth.nn.tempering import coherency_penalty, temperature
-from fairsynth.privacy import PrivacySettings, PrivacyWarning, epsilon_spent, plan_privacy
 
 pytest.importorskip("opacus")
 runner = CliRunner()

@@ -11,10 +11,10 @@ from conftest import SMALL_NETS
 from typer.testing import CliRunner
 
 from fairsynth import FairPTGANSynthesizer, PTGANSynthesizer
-from fairsynth import ranges as ranges_module
 from fairsynth.cli import app
 from fairsynth.exceptions import DataError, ParameterError
-from fairsynth.gantk import GANTKSynthesizer
+from fairsynth.models import ranges as ranges_module
+from fairsynth.models.gantk import GANTKSynthesizer
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fairsynth.base import BaseSynthesizer
 from fairsynth.io.output import temporary_path
+from fairsynth.models.base import BaseSynthesizer
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

@@ -11,7 +11,7 @@ import torch
 from conftest import SMALL_NETS
 
 from fairsynth import PTGANSynthesizer
-from fairsynth.stopping import EarlyStopping
+from fairsynth.models.stopping import EarlyStopping
 
 
 class Scripted(EarlyStopping):

@@ -10,7 +10,7 @@ from conftest import global_rngs_untouched
 from sklearn.base import clone
 
 from fairsynth import DataError, NotFittedError, ParameterError, PTGANSynthesizer
-from fairsynth.base import resolve_device
+from fairsynth.models.base import resolve_device
 
 
 def test_fit_returns_self(tiny_params: dict[str, object]) -> None:

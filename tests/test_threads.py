@@ -12,7 +12,12 @@ from typer.testing import CliRunner
 
 from fairsynth import ParameterError, PTGANSynthesizer
 from fairsynth.cli import app
-from fairsynth.threads import WORK_PER_THREAD, available_cores, resolve_threads, torch_threads
+from fairsynth.models.threads import (
+    WORK_PER_THREAD,
+    available_cores,
+    resolve_threads,
+    torch_threads,
+)
 
 runner = CliRunner()
 
@@ -25,18 +30,18 @@ def test_auto_gives_one_thread_to_small_work_and_more_to_large() -> None:
 
 
 def _busy_cores_now() -> float | None:
-    from fairsynth.threads import _busy_cores
+    from fairsynth.models.threads import _busy_cores
 
     return _busy_cores(0.05)
 
 
 def test_a_fit_takes_only_the_idle_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     cores = available_cores()
-    monkeypatch.setattr("fairsynth.threads._busy_cores", lambda: 0.2)
+    monkeypatch.setattr("fairsynth.models.threads._busy_cores", lambda: 0.2)
     assert resolve_threads("auto", 1e15, idle_only=True) == cores
-    monkeypatch.setattr("fairsynth.threads._busy_cores", lambda: cores - 0.8)  # others busy
+    monkeypatch.setattr("fairsynth.models.threads._busy_cores", lambda: cores - 0.8)  # others busy
     assert resolve_threads("auto", 1e15, idle_only=True) == 1
-    monkeypatch.setattr("fairsynth.threads._busy_cores", lambda: None)  # no /proc/stat
+    monkeypatch.setattr("fairsynth.models.threads._busy_cores", lambda: None)  # no /proc/stat
     monkeypatch.setattr("os.getloadavg", lambda: (0.2, 0.0, 0.0))
     assert resolve_threads("auto", 1e15, idle_only=True) == cores
     assert resolve_threads(2 if cores > 1 else 1, 1e15, idle_only=True) == min(2, cores)

@@ -1,6 +1,6 @@
 """The fairness knob in the user's units: its frontier, and calibration to a downstream target.
 
-A :class:`~fairsynth.fair.FairPTGANSynthesizer` is fitted once; here its knob λ is swept, the
+A :class:`~fairsynth.models.fair.FairPTGANSynthesizer` is fitted once; here its knob λ is swept, the
 evaluation module's reference classifiers (LogReg, HistGB) are trained on each synthetic table
 and scored on real held-out rows (accuracy, AUC, and per sensitive attribute the demographic
 parity difference, equalized odds difference and DP at a fixed selection rate), beside the same

@@ -14,7 +14,7 @@ from fairsynth.exceptions import ParameterError, format_choices
 from fairsynth.labels import group_labels, is_label
 
 if TYPE_CHECKING:
-    from fairsynth.fair import FairPTGANSynthesizer
+    from fairsynth.models.fair import FairPTGANSynthesizer
 
 FAIRNESS_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5)
 METRICS = ("dp", "eo", "dp_at_rate")
@@ -33,7 +33,7 @@ def by_columns(model: FairPTGANSynthesizer, by: str | Sequence[str] | None) -> l
 
 
 def check_model(model: Any) -> FairPTGANSynthesizer:
-    from fairsynth.fair import FairPTGANSynthesizer
+    from fairsynth.models.fair import FairPTGANSynthesizer
 
     if not isinstance(model, FairPTGANSynthesizer):
         raise ParameterError(

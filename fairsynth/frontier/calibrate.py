@@ -25,7 +25,7 @@ from fairsynth.frontier._scoring import (
 )
 
 if TYPE_CHECKING:
-    from fairsynth.fair import FairPTGANSynthesizer
+    from fairsynth.models.fair import FairPTGANSynthesizer
 
 __all__ = ["Calibration", "calibrate_fairness"]
 

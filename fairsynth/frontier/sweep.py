@@ -1,6 +1,6 @@
 """The frontier: the knob λ swept, each synthetic table scored downstream, EG beside it.
 
-:func:`fairness_frontier` samples a fitted :class:`~fairsynth.fair.FairPTGANSynthesizer` at
+:func:`fairness_frontier` samples a fitted :class:`~fairsynth.models.fair.FairPTGANSynthesizer` at
 each λ and scores the reference classifiers trained on the sample on real held-out rows;
 :func:`exponentiated_gradient_scores` scores fairlearn's in-processing reference on the same
 rows. Never imports torch itself (the model does).
@@ -21,7 +21,7 @@ from fairsynth.exceptions import DataError, ParameterError, format_choices
 from fairsynth.labels import group_labels, is_label
 
 if TYPE_CHECKING:
-    from fairsynth.fair import FairPTGANSynthesizer
+    from fairsynth.models.fair import FairPTGANSynthesizer
 from fairsynth.frontier._scoring import (
     FAIRNESS_GRID,
     VARIANTS,

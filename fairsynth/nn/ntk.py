@@ -209,7 +209,8 @@ def gradient_flow_prediction(
         Labels ``y``.
     time : float
         Training time ``τ`` in the units of the equation above (learning rate times steps,
-        including any normalisation of the loss; see :class:`~fairsynth.gantk.GANTKSynthesizer`).
+        including any normalisation of the loss; see
+        :class:`~fairsynth.models.gantk.GANTKSynthesizer`).
     jitter : float, default=1e-5
         ``ε`` added to the diagonal before the eigendecomposition.
     relative_jitter : bool, default=True

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm.auto import tqdm
 
 if TYPE_CHECKING:
-    from fairsynth.base import BaseSynthesizer
+    from fairsynth.models.base import BaseSynthesizer
 
 __all__ = ["Callback", "ProgressBar"]
 

@@ -35,12 +35,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fairsynth.callbacks import Callback
 from fairsynth.exceptions import DataError, ModelFileError, ParameterError
 from fairsynth.io.modelfile import ModelContents, read_model_file, write_model_file
+from fairsynth.models.callbacks import Callback
 
 if TYPE_CHECKING:
-    from fairsynth.base import BaseSynthesizer
+    from fairsynth.models.base import BaseSynthesizer
 
 __all__ = [
     "CLEAN_STOPS",
@@ -207,7 +207,7 @@ class Checkpoint(Callback):
     --------
     >>> import pandas as pd, tempfile
     >>> from fairsynth import PTGANSynthesizer
-    >>> from fairsynth.checkpoint import Checkpoint
+    >>> from fairsynth.models.checkpoint import Checkpoint
     >>> data = pd.DataFrame({"x": [0.1, 0.5, 0.9, 1.3] * 25, "c": ["a", "b"] * 50})
     >>> folder = tempfile.mkdtemp()
     >>> params = dict(epochs=2, batch_size=50, verbose=False, random_state=0)

@@ -14,12 +14,20 @@ import torch
 from sklearn.utils import check_random_state
 from torch import Tensor
 
-from fairsynth._constraints import Constraint, Interval, Options
-from fairsynth.base import BaseSynthesizer
-from fairsynth.callbacks import Callback
-from fairsynth.conditioning import CategorySampler, ConditionQueue
-from fairsynth.conditions import condition_table, sampler_positions
 from fairsynth.exceptions import ParameterError
+from fairsynth.models._constraints import Constraint, Interval, Options
+from fairsynth.models.base import BaseSynthesizer
+from fairsynth.models.callbacks import Callback
+from fairsynth.models.conditioning import CategorySampler, ConditionQueue
+from fairsynth.models.conditions import condition_table, sampler_positions
+from fairsynth.models.privacy import (
+    PrivacyWarning,
+    PrivateCritic,
+    check_privacy,
+    epsilon_spent,
+    plan_privacy,
+    resolve_privacy,
+)
 from fairsynth.nn.losses import LOSSES, get_loss
 from fairsynth.nn.nets import Critic, Generator, WeightAverage
 from fairsynth.nn.tempering import (
@@ -29,14 +37,6 @@ from fairsynth.nn.tempering import (
     gradient_penalty,
     interpolate,
     temperature,
-)
-from fairsynth.privacy import (
-    PrivacyWarning,
-    PrivateCritic,
-    check_privacy,
-    epsilon_spent,
-    plan_privacy,
-    resolve_privacy,
 )
 from fairsynth.transform import OutputSpan, TableTransformer
 
@@ -129,7 +129,7 @@ class PTGANSynthesizer(BaseSynthesizer):
     training_by_sampling : bool, default=False
         Condition each generated training row on one category of one discrete column, the
         category drawn by the log of its frequency, and judge it against a real row of that
-        category (CTGAN's training-by-sampling, :class:`~fairsynth.conditioning.
+        category (CTGAN's training-by-sampling, :class:`~fairsynth.models.conditioning.
         CategorySampler`); samples draw the category at its frequency in the data. Rare
         categories get more training without being over-generated.
     device : str, default='auto'
@@ -144,7 +144,7 @@ class PTGANSynthesizer(BaseSynthesizer):
         After the fit, compare 5,000 generated rows with as many training rows (detection AUC,
         and the association of each strongly associated pair of columns) and warn with a
         :class:`~fairsynth.exceptions.FitCheckWarning` when they look failed
-        (:mod:`fairsynth.fitcheck`); the result is ``fit_check_``. 'auto' checks fits of a
+        (:mod:`fairsynth.models.fitcheck`); the result is ``fit_check_``. 'auto' checks fits of a
         minute or more, where it costs a few percent of the fit.
     random_state : int, RandomState, Generator or None
         Seed; with the same seed, data, device and ``n_threads_`` the result is identical.
@@ -157,13 +157,14 @@ class PTGANSynthesizer(BaseSynthesizer):
     checkpoint_dir : str or Path, optional
         Folder for checkpoints of the fit (written at most once a minute and when training
         stops); a fit with the same table and parameters resumes from its checkpoint there.
-        For other intervals pass a :class:`~fairsynth.checkpoint.Checkpoint` in ``callbacks``.
+        For other intervals pass a :class:`~fairsynth.models.checkpoint.Checkpoint` in
+        ``callbacks``.
         See docs/reliability.md.
     privacy : float, (float, float), dict or None, default=None
         Train the critic with DP-SGD to a target ``(epsilon, delta)``: ε alone (δ = 1/n²), a
         pair, or a dict with ``epsilon`` and optionally ``delta``, ``clip_norm`` (1.0),
         ``accountant`` ('rdp' or 'prv') and ``max_noise_multiplier`` (20)
-        (:mod:`fairsynth.privacy`; needs opacus). The guarantee covers the networks, not the
+        (:mod:`fairsynth.models.privacy`; needs opacus). The guarantee covers the networks, not the
         transform's statistics (categories, bounds, mixtures): see docs/privacy.md.
 
     Attributes

@@ -8,7 +8,7 @@ recomputed after a worker died.
 Dask::
 
     import dask.dataframe as dd
-    from fairsynth.partitions import partition_meta, sample_partition
+    from fairsynth.models.partitions import partition_meta, sample_partition
 
     k = 1000
     frame = dd.from_map(sample_partition, range(k), model="adult.fairsynth",
@@ -63,7 +63,7 @@ def partition_seed(seed: int, index: int) -> int:
 
 @lru_cache(maxsize=4)
 def _load(path: str, stamp: tuple[int, int], device: str, n_threads: int | str) -> Any:
-    from fairsynth.base import BaseSynthesizer
+    from fairsynth.models.base import BaseSynthesizer
 
     return BaseSynthesizer.load(path, device=device, n_threads=n_threads)
 

@@ -1,6 +1,6 @@
 """FairPTGANSynthesizer: PTGAN conditioned on the (group, outcome) cell, with a fairness knob.
 
-Only what differs from :class:`~fairsynth.synthesizer.PTGANSynthesizer` lives here:
+Only what differs from :class:`~fairsynth.models.ptgan.PTGANSynthesizer` lives here:
 
 - the generator also reads a *condition*, the one-hot codes of the sensitive column(s) and of
   the target; the codes are pasted into its output, so a row generated for a cell carries
@@ -30,13 +30,13 @@ import pandas as pd
 from sklearn.utils import check_random_state
 from torch import Tensor
 
-from fairsynth._constraints import Constraint, Interval, Options
-from fairsynth.conditioning import CellPlan, Conditioner, ConditionQueue
-from fairsynth.conditions import cell_codes, condition_table, conditioned_cells
 from fairsynth.exceptions import DataError, FairnessWarning, ParameterError, format_choices
-from fairsynth.knob import allocate, cell_shares, check_fairness
 from fairsynth.labels import is_label
-from fairsynth.synthesizer import PTGANSynthesizer
+from fairsynth.models._constraints import Constraint, Interval, Options
+from fairsynth.models.conditioning import CellPlan, Conditioner, ConditionQueue
+from fairsynth.models.conditions import cell_codes, condition_table, conditioned_cells
+from fairsynth.models.knob import allocate, cell_shares, check_fairness
+from fairsynth.models.ptgan import PTGANSynthesizer
 from fairsynth.transform import TableTransformer
 from fairsynth.transform._schema import resolve_discrete
 
@@ -79,7 +79,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         'warn': a :class:`FairnessWarning` names the small cells and their rows are generated
         from the shared codes; 'error': fit raises a DataError naming them.
     **ptgan_params
-        Every parameter of :class:`~fairsynth.synthesizer.PTGANSynthesizer` (``epochs``,
+        Every parameter of :class:`~fairsynth.models.ptgan.PTGANSynthesizer` (``epochs``,
         ``batch_size``, ``random_state``, ...), with the same defaults. Its point masses and
         lighter coherency weight were the fair model's defaults first: their effect on the
         knob is measured in docs/fairness.md, "The parameters that matter".
@@ -92,7 +92,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         Real rows per group and target category (in ``transformer_.categories(target)`` order).
     conditioner_ : Conditioner
         The cells, the training draws and the condition codes
-        (:class:`~fairsynth.conditioning.Conditioner`).
+        (:class:`~fairsynth.models.conditioning.Conditioner`).
     positive_index_ : int
         Position of the positive label among the target's categories.
     Also those of PTGANSynthesizer (``transformer_``, ``generator_``, ``history_``, ...).
@@ -100,7 +100,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
     Examples
     --------
     >>> import pandas as pd
-    >>> from fairsynth.fair import FairPTGANSynthesizer
+    >>> from fairsynth.models.fair import FairPTGANSynthesizer
     >>> data = pd.DataFrame({"x": [0.1, 0.5, 0.9, 1.3] * 25, "s": ["a"] * 60 + ["b"] * 40,
     ...                      "y": ([1] * 30 + [0] * 30) + ([1] * 10 + [0] * 30)})
     >>> model = FairPTGANSynthesizer(sensitive="s", target="y", positive_label=1, epochs=1,

@@ -6,7 +6,7 @@ A synthesizer subclasses :class:`BaseSynthesizer` and supplies four small steps:
 A conditional model also supplies ``_fit_conditions`` (learn its conditioning object from the
 transformed matrix) and ``_plan_sample`` (the explicit plan a sample's chunks follow).
 The fit loop, time budget, callbacks, seeding and sampling in chunks live here once; save and
-load in :mod:`fairsynth._saving`.
+load in :mod:`fairsynth.models._saving`.
 """
 
 from __future__ import annotations
@@ -24,25 +24,25 @@ import torch
 from sklearn.base import BaseEstimator
 from torch import nn
 
-from fairsynth._checks import (
-    check_n_samples,
-    check_sample_memory,
-    draw_seed,
-    resolve_device,
-    validate_table,
-)
-from fairsynth._constraints import Constraint, Interval, Options, check_params
-from fairsynth._saving import ModelFiles
-from fairsynth.callbacks import Callback, ProgressBar
-from fairsynth.checkpoint import Checkpoint, InterruptFlag, defer_interrupts
 from fairsynth.exceptions import (
     FitCheckWarning,
     NotFittedError,
     ParameterError,
     format_choices,
 )
-from fairsynth.ranges import filtered_chunks, split_conditions
-from fairsynth.threads import N_THREADS, resolve_threads, torch_threads
+from fairsynth.models._checks import (
+    check_n_samples,
+    check_sample_memory,
+    draw_seed,
+    resolve_device,
+    validate_table,
+)
+from fairsynth.models._constraints import Constraint, Interval, Options, check_params
+from fairsynth.models._saving import ModelFiles
+from fairsynth.models.callbacks import Callback, ProgressBar
+from fairsynth.models.checkpoint import Checkpoint, InterruptFlag, defer_interrupts
+from fairsynth.models.ranges import filtered_chunks, split_conditions
+from fairsynth.models.threads import N_THREADS, resolve_threads, torch_threads
 from fairsynth.transform import TableTransformer
 
 __all__ = ["BaseSynthesizer", "check_n_samples", "draw_seed", "resolve_device"]
@@ -131,7 +131,7 @@ class BaseSynthesizer(ModelFiles, BaseEstimator):
 
     def _training_state(self) -> dict[str, Any]:
         """What a checkpoint keeps beyond the model file, live: the fit's seed, its random
-        generator and the optimisers by name (fairsynth.checkpoint writes and restores them)."""
+        generator and the optimisers by name (models/checkpoint.py writes and restores them)."""
         return {
             "seed": int(self._fit_seed),
             "generator": self._torch_generator,
@@ -207,7 +207,7 @@ class BaseSynthesizer(ModelFiles, BaseEstimator):
             return
         if self.fit_check == "auto" and self.fit_time_ < _CHECK_AFTER_SECONDS:
             return
-        from fairsynth.fitcheck import check_rows, fit_check_message
+        from fairsynth.models.fitcheck import check_rows, fit_check_message
 
         rows = min(len(data), _CHECK_ROWS)
         synthetic = self.sample(rows, random_state=seed)
@@ -259,9 +259,9 @@ class BaseSynthesizer(ModelFiles, BaseEstimator):
         """Train (after a checkpoint's epochs) until epochs, time budget, a callback or Ctrl-C.
 
         Ctrl-C stops after the step in progress (see
-        :func:`~fairsynth.checkpoint.defer_interrupts`), so the model kept is the one after the
-        last completed step. A second Ctrl-C inside a step aborts: KeyboardInterrupt propagates
-        and the half-updated model is left unfitted.
+        :func:`~fairsynth.models.checkpoint.defer_interrupts`), so the model kept is the one
+        after the last completed step. A second Ctrl-C inside a step aborts: KeyboardInterrupt
+        propagates and the half-updated model is left unfitted.
         """
         callbacks = self._active_callbacks
         self.history_: list[dict[str, float]] = []
@@ -421,7 +421,7 @@ class BaseSynthesizer(ModelFiles, BaseEstimator):
         **options
             The model's sampling options: ``conditions={"column": value}`` (or a DataFrame of
             one row per wanted row) for a model trained to be conditioned
-            (fairsynth.conditions), the fairness knob of a fair model.
+            (fairsynth.models.conditions), the fairness knob of a fair model.
 
         Returns
         -------

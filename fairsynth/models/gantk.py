@@ -11,10 +11,10 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import Tensor
 
-from fairsynth._constraints import Constraint, Interval, Options
-from fairsynth.base import BaseSynthesizer
-from fairsynth.callbacks import Callback
 from fairsynth.exceptions import ParameterError
+from fairsynth.models._constraints import Constraint, Interval, Options
+from fairsynth.models.base import BaseSynthesizer
+from fairsynth.models.callbacks import Callback
 from fairsynth.nn.nets import Generator
 from fairsynth.nn.ntk import gradient_flow_prediction, kernel_memory_bytes, relu_ntk
 
@@ -92,7 +92,7 @@ class GANTKSynthesizer(BaseSynthesizer):
     device : str, default='auto'
         'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.
     n_threads, fit_check : int or 'auto', bool or 'auto', default='auto', 'auto'
-        As in :class:`~fairsynth.synthesizer.PTGANSynthesizer`: CPU threads inside ``fit`` and
+        As in :class:`~fairsynth.models.ptgan.PTGANSynthesizer`: CPU threads inside ``fit`` and
         ``sample``, and the end-of-fit check of the model's rows.
     random_state : int, RandomState or None
         Seed; with the same seed, data, device and threads the result is identical.
@@ -105,7 +105,7 @@ class GANTKSynthesizer(BaseSynthesizer):
     checkpoint_dir : str or Path, optional
         Folder for checkpoints of the fit (written at most once a minute and when training
         stops); a fit with the same table and parameters resumes from its checkpoint there.
-        See :class:`~fairsynth.checkpoint.Checkpoint`.
+        See :class:`~fairsynth.models.checkpoint.Checkpoint`.
 
     Attributes
     ----------
@@ -128,7 +128,7 @@ class GANTKSynthesizer(BaseSynthesizer):
     Examples
     --------
     >>> import pandas as pd
-    >>> from fairsynth.gantk import GANTKSynthesizer
+    >>> from fairsynth.models.gantk import GANTKSynthesizer
     >>> data = pd.DataFrame({"x": [0.1, 0.5, 0.9, 1.3] * 25, "c": ["a", "b"] * 50})
     >>> model = GANTKSynthesizer(epochs=2, batch_size=50, verbose=False, random_state=0)
     >>> model.fit(data).sample(3, random_state=0).columns.tolist()

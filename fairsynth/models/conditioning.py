@@ -41,7 +41,8 @@ class CellPlan:
     Parameters
     ----------
     counts : array of int, shape (n_cells,)
-        Rows each cell gets over the whole sample (e.g. from :func:`fairsynth.knob.allocate`).
+        Rows each cell gets over the whole sample (e.g. from
+        :func:`fairsynth.models.knob.allocate`).
     rng : numpy Generator
         Draws which of the remaining rows a chunk takes, and their order.
     """

@@ -6,7 +6,7 @@ value of a whole-number column); either end of a range may be None (open), and t
 line writes ranges as ``--where age=30..40`` (``30..`` or ``..40`` open).
 
 A discrete column is conditioned through the conditioning vector the model was trained with
-(fairsynth.conditions); a numeric column is not part of that vector, so its condition is met
+(fairsynth.models.conditions); a numeric column is not part of that vector, so its condition is met
 by rejection: the model generates rows (with the discrete conditions and the fairness knob, if
 any), those outside the range are dropped, and more are generated until ``n`` are kept. The
 rows kept follow the model's own conditional distribution given the range; the cost grows as
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairsynth._checks import draw_seed
 from fairsynth.exceptions import DataError, ParameterError, format_choices
+from fairsynth.models._checks import draw_seed
 
 __all__ = ["MAX_TRIES_PER_ROW", "MIN_TRIES", "NumericCondition", "filtered_chunks",
            "split_conditions"]  # fmt: skip

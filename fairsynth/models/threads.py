@@ -22,7 +22,7 @@ from numbers import Integral
 
 import torch
 
-from fairsynth._constraints import Constraint, Interval, Options, check_value
+from fairsynth.models._constraints import Constraint, Interval, Options, check_value
 
 __all__ = ["N_THREADS", "available_cores", "check_threads", "resolve_threads", "torch_threads"]
 

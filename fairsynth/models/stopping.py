@@ -2,7 +2,7 @@
 
 :class:`EarlyStopping` is a callback: every ``every_steps`` generator steps it samples rows
 from the model and scores them with the end-of-fit check's detection AUC
-(:func:`fairsynth.fitcheck.check_rows`) against as many training rows. It keeps a copy of the
+(:func:`fairsynth.models.fitcheck.check_rows`) against as many training rows. It keeps a copy of the
 weights the model samples from at the best score so far and stops when ``patience`` checks in
 a row have not improved it by ``min_delta``; the model then samples from the best weights.
 """
@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from fairsynth.callbacks import Callback
+from fairsynth.models.callbacks import Callback
 
 if TYPE_CHECKING:
-    from fairsynth.base import BaseSynthesizer
+    from fairsynth.models.base import BaseSynthesizer
 
 __all__ = ["EarlyStopping"]
 
@@ -111,7 +111,7 @@ class EarlyStopping(Callback):
 
     def _score(self, model: BaseSynthesizer, real: pd.DataFrame) -> float:
         """The detection AUC of as many rows of ``model`` as ``real`` has, against it."""
-        from fairsynth.fitcheck import check_rows
+        from fairsynth.models.fitcheck import check_rows
 
         rows = model.sample(len(real), random_state=self.random_state)
         discrete = model.transformer_.discrete_columns_

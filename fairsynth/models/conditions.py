@@ -3,7 +3,7 @@
 ``sample(n, conditions={"sex": "Female"})`` asks every row to carry those values;
 ``sample(n, conditions=frame)`` asks row ``i`` to carry row ``i`` of ``frame`` (``n`` equals
 its length). A model generates each row for its condition through the conditioning vector it
-was trained with (fairsynth.conditioning), so the conditioned values are exact and no row is
+was trained with (fairsynth.models.conditioning), so the conditioned values are exact and no row is
 thrown away. Which columns a model can be conditioned on depends on that training; the model
 says which in its errors.
 """
@@ -103,7 +103,7 @@ def sampler_positions(
     by sampling), ``spans`` the output spans of its blocks; ``one_for_all``: every row has the
     same condition (a dict), so one position stands for all.
     """
-    from fairsynth.conditioning import CategorySampler
+    from fairsynth.models.conditioning import CategorySampler
 
     if not isinstance(sampler, CategorySampler):
         raise ParameterError(
@@ -161,8 +161,8 @@ def conditioned_cells(
     """The fair model's plan for conditioned rows: cells in proportion to the knob's shares
     ``joint`` among those each row's condition ``allowed``; exact counts for a dict
     (a CellPlan), one cell per row in the frame's order otherwise (a ConditionQueue)."""
-    from fairsynth.conditioning import CellPlan, ConditionQueue
-    from fairsynth.knob import allocate
+    from fairsynth.models.conditioning import CellPlan, ConditionQueue
+    from fairsynth.models.knob import allocate
 
     combos, which = np.unique(allowed, axis=0, return_inverse=True)
     which = which.ravel()

@@ -1,8 +1,9 @@
 """Model files of every synthesizer: save, load, and the fitted state they carry.
 
-A mixin of :class:`~fairsynth.base.BaseSynthesizer`, apart from the training loop so that each
-reads on its own. A file names its class; :func:`~fairsynth.registry.synthesizer_class` imports
-the module of a class the registry lists, so loading never imports a module the file chose.
+A mixin of :class:`~fairsynth.models.base.BaseSynthesizer`, apart from the training loop so
+that each reads on its own. A file names its class;
+:func:`~fairsynth.registry.synthesizer_class` imports the module of a class the registry
+lists, so loading never imports a module the file chose.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from fairsynth._checks import resolve_device
 from fairsynth.exceptions import FairsynthError, ModelFileError
 from fairsynth.io.modelfile import (
     ModelContents,
@@ -23,6 +23,7 @@ from fairsynth.io.modelfile import (
     read_model_file,
     write_model_file,
 )
+from fairsynth.models._checks import resolve_device
 from fairsynth.registry import CLASS_MODULES, synthesizer_class
 from fairsynth.transform import TableTransformer
 

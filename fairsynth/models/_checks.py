@@ -1,7 +1,7 @@
 """The checks every synthesizer makes of its inputs: tables, seeds, devices, sample memory.
 
-Kept apart from :mod:`fairsynth.base` so that the training loop and the model files read on
-their own; :mod:`fairsynth.base` re-exports the public ones.
+Kept apart from :mod:`fairsynth.models.base` so that the training loop and the model files read on
+their own; :mod:`fairsynth.models.base` re-exports the public ones.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 Pure numpy, no model: :func:`outcome_distribution` moves each group's rate of the positive
 outcome to ``p_s + λ (p - p_s)``, :func:`allocate` turns probabilities into exact row counts,
-which :class:`~fairsynth.conditioning.CellPlan` hands out chunk by chunk so that a streamed
-sample keeps the totals exactly. :class:`~fairsynth.fair.FairPTGANSynthesizer` generates each row
-for its cell.
+which :class:`~fairsynth.models.conditioning.CellPlan` hands out chunk by chunk so that a streamed
+sample keeps the totals exactly. :class:`~fairsynth.models.fair.FairPTGANSynthesizer`
+generates each row for its cell.
 """
 
 from __future__ import annotations
