@@ -168,7 +168,7 @@ def test_huge_n_is_refused_from_a_size_estimate(tmp_path: Path, model_file: Path
 def test_progress_is_plain_lines_off_a_terminal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from fairsynth.cli_support import RowProgress
+    from fairsynth.cli._support import RowProgress
     from fairsynth.models.callbacks import ProgressBar
 
     data = pd.DataFrame({"x": np.linspace(0, 1, 100)})
