@@ -6,8 +6,8 @@ value of a whole-number column); either end of a range may be None (open), and t
 line writes ranges as ``--where age=30..40`` (``30..`` or ``..40`` open).
 
 A discrete column is conditioned through the conditioning vector the model was trained with
-(fairsynth.models.conditions); a numeric column is not part of that vector, so its condition is met
-by rejection: the model generates rows (with the discrete conditions and the fairness knob, if
+(fairsynth.models.conditions); a numeric column is not part of that vector, so its condition is
+met by rejection: the model generates rows (with the discrete conditions and the fairness knob, if
 any), those outside the range are dropped, and more are generated until ``n`` are kept. The
 rows kept follow the model's own conditional distribution given the range; the cost grows as
 the model's share of such rows shrinks, and a sample that keeps under one row in
