@@ -27,7 +27,14 @@ from torch.nn import functional
 
 from fairsynth.nn.tempering import interpolate, temperature
 
-__all__ = ["clip_and_sum", "is_plain_mlp", "mlp_clipped_sum", "vmap_gradients"]
+__all__ = [
+    "clip_and_sum",
+    "is_plain_mlp",
+    "mlp_clipped_fake_sum",
+    "mlp_clipped_sum",
+    "vmap_fake_gradients",
+    "vmap_gradients",
+]
 
 Pairs = tuple[Tensor, Tensor, Tensor, Tensor, Tensor]  # q1, q2, a1, a2, v
 
@@ -37,8 +44,17 @@ def real_factor(loss: str, score: Tensor) -> Tensor:
     return -torch.ones_like(score) if loss == "wasserstein" else -torch.sigmoid(-score)
 
 
+def fake_factor(loss: str, score: Tensor) -> Tensor:
+    """d(fake term)/d(score): 1 for the Wasserstein critic, sigmoid(s) for the logistic."""
+    return torch.ones_like(score) if loss == "wasserstein" else torch.sigmoid(score)
+
+
 def _real_term(loss: str, score: Tensor) -> Tensor:
     return -score if loss == "wasserstein" else functional.softplus(-score)
+
+
+def _fake_term(loss: str, score: Tensor) -> Tensor:
+    return score if loss == "wasserstein" else functional.softplus(score)
 
 
 def _direction(pairs: Pairs, through: bool) -> tuple[Tensor, Tensor, Tensor]:
@@ -79,6 +95,21 @@ def vmap_gradients(
     with warnings.catch_warnings():  # torch's forward-mode AD loads its decompositions by jit
         warnings.filterwarnings("ignore", ".*torch.jit.script.*", DeprecationWarning)
         return dict(per_pair(params, *pairs))
+
+
+def vmap_fake_gradients(
+    critic: nn.Module, rows: Tensor, t: Tensor, *, loss: str
+) -> dict[str, Tensor]:
+    """Each generated row's gradient of its fake term, by ``torch.func`` (axis 0: rows)."""
+    from torch.func import functional_call, grad, vmap
+
+    params = {k: p.detach() for k, p in critic.named_parameters()}
+
+    def row_loss(p: dict[str, Tensor], x: Tensor, s: Tensor) -> Tensor:
+        score = functional_call(critic, p, (x.unsqueeze(0), s.reshape(1, 1)))[0]
+        return _fake_term(loss, score)
+
+    return dict(vmap(grad(row_loss), in_dims=(None, 0, 0))(params, rows, t))
 
 
 def clip_and_sum(grads: dict[str, Tensor], clip_norm: float) -> dict[str, Tensor]:
@@ -161,7 +192,37 @@ def mlp_clipped_sum(
             scale = (2.0 * weight * ds).unsqueeze(1)
             for k, (d, u) in enumerate(zip(mid_deltas, mid_tangents, strict=True)):
                 terms[k].append((scale * d, u))
-        squared = torch.zeros(n, device=q1.device)
+    return _clip_terms(layers, terms, clip_norm)
+
+
+def mlp_clipped_fake_sum(
+    critic: nn.Module, rows: Tensor, t: Tensor, *, loss: str, clip_norm: float
+) -> dict[str, Tensor]:
+    """The clipped sum of each generated row's gradient of its fake term (plain MLP critic).
+
+    Reads no real row: clipping it is not needed for privacy, but keeps the fake rows' pull on
+    the critic on the same scale as the clipped real pairs' (docs/privacy.md).
+    """
+    layers = list(critic.body)  # type: ignore[arg-type]
+    with torch.no_grad():
+        ins, _, slopes, score, _ = _forward(layers, torch.cat([rows, t.unsqueeze(1)], 1), None)
+        deltas = _backward(layers, slopes, len(rows))
+        c = fake_factor(loss, score).unsqueeze(1)
+        terms = [[(c * d, x)] for d, x in zip(deltas, ins, strict=True)]
+    return _clip_terms(layers, terms, clip_norm)
+
+
+def _clip_terms(
+    layers: list[nn.Module], terms: list[list[tuple[Tensor, Tensor]]], clip_norm: float
+) -> dict[str, Tensor]:
+    """Clip each row's gradient, given as one or two outer products a layer, and sum them.
+
+    ``terms[k]`` holds ``(a, b)`` pairs: the row's gradient of layer k's weight is the sum of
+    ``a_i b_i^T``, of its bias ``a_i`` of the first pair (the slope's term has no bias part).
+    """
+    with torch.no_grad():
+        n = len(terms[0][0][0])
+        squared = torch.zeros(n, device=terms[0][0][0].device)
         for layer_terms in terms:
             (a, b) = layer_terms[0]
             squared += (a * a).sum(1) * (b * b).sum(1) + (a * a).sum(1)  # weight and bias
