@@ -67,6 +67,8 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "training-by-sampling": {"training_by_sampling": True},
     "column-heads": {"generator_heads": "columns"},
     "point-values-128+column-heads": {"point_mass_values": 128, "generator_heads": "columns"},
+    "pac-10": {"pac": 10},
+    "wide-networks": {"generator_dims": (512, 512), "critic_dims": (512, 512)},
     "point-values-128+coherency-20+training-by-sampling": {
         "point_mass_share": 0.05,
         "point_mass_values": 128,
