@@ -4,7 +4,7 @@ Not shipped. The peer (benchmarks/peers: ``tabfairgdt``) is fitted once per (see
 sample scored by the evaluation module's classifiers on the real test rows, the protocol of
 the knob's own frontier; the knob's points and ExponentiatedGradient's are read from committed
 frontier CSVs (``benchmarks/fair_frontier.py frontier``), so no GAN is refitted. Writes to
-``--out``: ``<dataset>-<peer>.frontier.csv`` (every attribute), one PNG per sensitive-feature
+``--out``: ``<dataset>-<peer>.<by>.frontier.csv`` (every attribute), one PNG per sensitive-feature
 variant (``<dataset>.<by>.<variant>.png``) and ``<dataset>.<by>.summary.md`` (mean ± sd over
 seeds per λ, and the knob's HistGB / LogReg AUC interpolated at each peer point's DP). When the
 peer is not installed it says so in one line and draws the rest.
@@ -166,9 +166,10 @@ def main(argv: list[str] | None = None) -> None:
         options["fairness"] = args.fairness
     peer = peer_frontier(args.peer, data, **options)
     name = args.dataset + (f"-merged{args.merge}" if args.merge else "")
+    label = args.by.replace(" & ", "x")
     if not peer.empty:
         peer = peer.assign(by=args.by, model_file=args.peer, dataset=name)
-        peer.to_csv(args.out / f"{name}-{args.peer}.frontier.csv", index=False)
+        peer.to_csv(args.out / f"{name}-{args.peer}.{label}.frontier.csv", index=False)
     ours = _read(args.ours)
     eg = _read(args.eg).drop_duplicates(["sensitive_feature", "fairness", "attribute"])
     table = pd.concat([frame for frame in (ours, eg, peer) if not frame.empty], ignore_index=True)
@@ -180,10 +181,10 @@ def main(argv: list[str] | None = None) -> None:
     text = summarize(peer, ours, args.by)
     if args.knob_model is not None:
         knob = knob_tables(args.knob_model, data, args.knob_fairness, args.seeds, args.by)
-        knob.to_csv(args.out / f"{name}-knob.tables.csv", index=False)
+        knob.to_csv(args.out / f"{name}-knob.{label}.tables.csv", index=False)
         text += "\n## FairPTGAN's tables (a saved model sampled per λ, over seeds)\n\n"
         text += markdown(_mean_sd(knob, ["fairness"], [*EXTRA, "sample_s"])) + "\n"
-    (args.out / f"{name}.{args.by.replace(' & ', 'x')}.summary.md").write_text(text)
+    (args.out / f"{name}.{label}.summary.md").write_text(text)
     print(text)
     print(f"done in {time.perf_counter() - started:.0f} s")
 

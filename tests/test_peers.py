@@ -81,7 +81,7 @@ def test_frontier_is_drawn_without_the_peer_and_says_so(monkeypatch, tmp_path, c
     out = capsys.readouterr().out
     assert "peer tabfairgdt: not installed" in out
     assert (tmp_path / "german.sex.included.png").stat().st_size > 10_000
-    assert not list(tmp_path.glob("*tabfairgdt.frontier.csv"))
+    assert not list(tmp_path.glob("*tabfairgdt*.frontier.csv"))
 
 
 def test_frontier_with_the_peer(tmp_path, german):
@@ -90,7 +90,7 @@ def test_frontier_with_the_peer(tmp_path, german):
     _committed_like_rows().to_csv(ours, index=False)
     argv = ["--dataset", "german", "--fairness", "0", "1", "--seeds", "0"]
     peer_frontier.main([*argv, "--ours", str(ours), "--out", str(tmp_path)])
-    rows = pd.read_csv(tmp_path / "german-tabfairgdt.frontier.csv")
+    rows = pd.read_csv(tmp_path / "german-tabfairgdt.sex.frontier.csv")
     assert set(rows["source"]) == {"TabFairGDT"}
     assert set(rows["fairness"]) == {0.0, 1.0}
     assert set(rows["sensitive_feature"]) == {"included", "excluded"}
@@ -162,7 +162,7 @@ def test_knob_tables_give_the_shares_of_a_saved_model(german_knob, german, monke
         "--dataset", "german", "--ours", str(ours), "--seeds", "0", "1", "--out", str(tmp_path),
         "--knob-model", str(german_knob), "--knob-fairness", "0", "1",
     ])  # fmt: skip
-    tables = pd.read_csv(tmp_path / "german-knob.tables.csv")
+    tables = pd.read_csv(tmp_path / "german-knob.sex.tables.csv")
     assert len(tables) == 4 and set(tables["fairness"]) == {0.0, 1.0}
     # λ = 0 keeps the data's cell counts exactly: the positive share is the real one
     real = float((german.train[german.target] == german.positive_label).mean())
