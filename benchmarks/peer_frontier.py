@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.fair_frontier import _mean_sd, dataset, markdown
+from benchmarks.fair_frontier import dataset
+from benchmarks.fair_summary import markdown, mean_sd
 from benchmarks.peers import PEERS, peer_frontier
 
 __all__ = ["at_same_dp", "draw", "knob_tables", "main", "summarize"]
@@ -107,17 +108,17 @@ def summarize(peer: pd.DataFrame, ours: pd.DataFrame, attribute: str) -> str:
         shown = peer[peer["attribute"] == attribute]
         keys = ["source", "sensitive_feature", "model", "fairness"]
         parts += [f"## Peer by {attribute} (mean ± sd over seeds)\n"]
-        parts += [markdown(_mean_sd(shown, keys, [*METRICS, "data_gap"])), ""]
+        parts += [markdown(mean_sd(shown, keys, [*METRICS, "data_gap"])), ""]
         tables = shown.drop_duplicates(["fairness", "seed"])
         parts += ["## Peer's tables (per λ, over seeds)\n"]
-        parts += [markdown(_mean_sd(tables, ["fairness"], EXTRA)), ""]
+        parts += [markdown(mean_sd(tables, ["fairness"], EXTRA)), ""]
         spread = shown.groupby(["sensitive_feature", "model", "fairness"])["dp"].agg(["min", "max"])
         parts += ["## Peer's DP range over seeds\n", markdown(spread.reset_index()), ""]
     if not ours.empty:
         mine = ours[(ours["attribute"] == attribute) & (ours["source"] != "ExponentiatedGradient")]
         keys = ["source", "sensitive_feature", "model", "fairness"]
         parts += [f"## FairPTGAN's knob by {attribute} (mean ± sd over fits)\n"]
-        parts += [markdown(_mean_sd(mine, keys, METRICS)), ""]
+        parts += [markdown(mean_sd(mine, keys, METRICS)), ""]
     if not peer.empty and not ours.empty:
         parts += ["## Peer against the knob at the same DP (mean over seeds / fits)\n"]
         parts += [markdown(at_same_dp(peer, ours, attribute)), ""]
@@ -183,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
         knob = knob_tables(args.knob_model, data, args.knob_fairness, args.seeds, args.by)
         knob.to_csv(args.out / f"{name}-knob.{label}.tables.csv", index=False)
         text += "\n## FairPTGAN's tables (a saved model sampled per λ, over seeds)\n\n"
-        text += markdown(_mean_sd(knob, ["fairness"], [*EXTRA, "sample_s"])) + "\n"
+        text += markdown(mean_sd(knob, ["fairness"], [*EXTRA, "sample_s"])) + "\n"
     (args.out / f"{name}.{label}.summary.md").write_text(text)
     print(text)
     print(f"done in {time.perf_counter() - started:.0f} s")
