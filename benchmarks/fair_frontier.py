@@ -43,6 +43,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+if not __package__:  # run as a script (python benchmarks/fair_frontier.py): the root on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.fair_summary import PUBLISHED, summary
 from fairsynth import __version__
 from fairsynth.datasets import load_dataset
