@@ -102,3 +102,72 @@ def test_integers_too_far_apart_for_float64_are_named_in_a_warning() -> None:
     assert any("'x'" in m and "2**53 apart" in m for m in messages), messages
     back = transformer.inverse_transform(transformer.transform(_table(values), random_state=0))
     assert (back["x"] == -(2**62)).sum() == N // 2  # the point mass is still exact
+
+
+def test_point_masses_decode_to_exactly_their_value() -> None:
+    rng = np.random.default_rng(0)
+    n = 2000
+    gain = np.where(rng.random(n) < 0.9, 0, rng.integers(100, 99_999, n))
+    hours = np.where(rng.random(n) < 0.45, 40.0, rng.normal(40, 12, n).round(1))
+    df = pd.DataFrame({"gain": gain, "hours": hours})
+    tt = TableTransformer(point_mass_share=0.05, random_state=0).fit(df)
+    pd.testing.assert_frame_equal(tt.inverse_transform(tt.transform(df)), df)
+    for name, value in (("gain", 0), ("hours", 40.0)):
+        mixture = tt._codecs[list(tt.columns_).index(name)].mixture  # type: ignore[attr-defined]
+        point = np.flatnonzero(mixture.mode_std == 0)
+        assert len(point) == 1
+        # every row at the value is encoded to the point mode with scalar 0, and only those
+        span = next(s for s in tt.spans_ if s.column == name and s.kind == "onehot")
+        matrix = tt.transform(df, random_state=1)
+        at_value = matrix[:, span.start + point[0]] == 1
+        np.testing.assert_array_equal(at_value, (df[name] == value).to_numpy())
+        # a generator's scalar, whatever it is, cannot move a row off the point
+        noisy = matrix.copy()
+        scalar = next(s for s in tt.spans_ if s.column == name and s.kind == "scalar").start
+        noisy[at_value, scalar] = rng.uniform(-1, 1, at_value.sum())
+        assert (tt.inverse_transform(noisy)[name][at_value] == value).all()
+    # without point masses (as rdt / CTGAN) the spike is one more Gaussian mode
+    plain = TableTransformer(random_state=0).fit(df)  # the default
+    assert all((c.mixture.mode_std > 0).all() for c in plain._codecs)  # type: ignore[attr-defined]
+    pd.testing.assert_frame_equal(plain.inverse_transform(plain.transform(df)), df)
+
+
+def test_a_column_of_few_values_becomes_point_modes_only() -> None:
+    df = pd.DataFrame({"rate": [1, 2, 3, 4] * 30, "x": np.linspace(0, 1, 120)})
+    tt = TableTransformer(point_mass_share=0.05, random_state=0).fit(df)
+    mixture = tt._codecs[0].mixture  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(mixture.mode_std, np.zeros(4))
+    assert len(mixture.mean) == 0  # no Gaussian components at all
+    pd.testing.assert_frame_equal(tt.inverse_transform(tt.transform(df)), df)
+    unseen = pd.DataFrame({"rate": [0, 2, 3, 9], "x": [0.5] * 4})  # nearest point, then clip
+    assert tt.inverse_transform(tt.transform(unseen))["rate"].tolist() == [1, 2, 3, 4]
+    # values seen once are not masses, whatever their share
+    few = TableTransformer(point_mass_share=0.01).fit(pd.DataFrame({"a": np.arange(30.0)}))
+    assert (few._codecs[0].mixture.mode_std > 0).all()  # type: ignore[attr-defined]
+
+
+def test_a_column_of_few_whole_numbers_is_generated_exactly() -> None:
+    rng = np.random.default_rng(0)
+    # years of education: 16 values, the rarest 0.1 % of the rows, far below any share
+    years = rng.choice(np.arange(1, 17), 3000, p=np.r_[0.001, np.full(15, 0.999 / 15)])
+    df = pd.DataFrame({
+        "years": years,
+        "wide": rng.integers(0, 40, 3000),  # 40 values: left to the mixture
+        "halves": rng.choice([0.5, 1.5, 2.5], 3000),  # few values, not whole numbers
+    })  # fmt: skip
+    tt = TableTransformer(point_mass_values=20, random_state=0).fit(df)  # no share rule
+    years_mix, wide_mix, halves_mix = (c.mixture for c in tt._codecs)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(years_mix.mode_std, np.zeros(16))
+    assert len(years_mix.mean) == 0  # no Gaussian left: one mode per value, 1 included
+    assert (wide_mix.mode_std > 0).all() and (halves_mix.mode_std > 0).all()
+    pd.testing.assert_frame_equal(tt.inverse_transform(tt.transform(df)), df)
+    # any generator output decodes to one of the 16 values
+    noise = rng.normal(size=(500, tt.output_dim_))
+    assert set(tt.inverse_transform(noise)["years"]) <= set(range(1, 17))
+    # the default leaves them to the mixture
+    plain = TableTransformer(random_state=0).fit(df)
+    assert (plain._codecs[0].mixture.mode_std > 0).all()  # type: ignore[attr-defined]
+    assert plain.get_params()["point_mass_values"] is None
+
+
+# ------------------------------------------------------------------------------- state
