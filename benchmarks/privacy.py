@@ -38,7 +38,7 @@ def fit_one(config: str, seed: int, work: Path, epochs: int | str = "auto") -> d
     import torch
 
     from fairsynth import PTGANSynthesizer, load_dataset
-    from fairsynth.models.privacy import PrivacyWarning
+    from fairsynth.exceptions import PrivacyWarning
 
     ds = load_dataset("adult")
     epsilon = CONFIGS[config]

@@ -65,7 +65,8 @@ def run(tag: str, epsilon: float, params: dict[str, Any], privacy: dict[str, Any
     from fairsynth import PTGANSynthesizer, load_dataset
     from fairsynth.evaluation.detection import detection_auc
     from fairsynth.evaluation.utility import tstr_scores
-    from fairsynth.models.privacy import PrivacyWarning, PrivateCritic
+    from fairsynth.exceptions import PrivacyWarning
+    from fairsynth.models.privacy import PrivateCritic
 
     PrivateCritic.clip_fake = clip_fake  # False: the ablation (fake rows' gradients unclipped)
     if zero_noise:  # sanity only: the private step without noise (no guarantee at all)

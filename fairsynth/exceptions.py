@@ -19,7 +19,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "ParameterError",
-    "check_choice",
+    "PrivacyWarning",
 ]
 
 
@@ -59,10 +59,8 @@ class LeftoverWarning(UserWarning):
     """A partial output left by a killed process was found and removed."""
 
 
-def check_choice(name: str, value: object, choices: object) -> None:
-    """Raise ParameterError unless ``value`` is one of ``choices``, naming them."""
-    if value not in choices:  # type: ignore[operator]
-        raise ParameterError(f"Unknown {name} {value!r}. Valid choices: {format_choices(choices)}")
+class PrivacyWarning(UserWarning):
+    """A private fit's guarantee covers less than the whole model (the transform's statistics)."""
 
 
 def format_choices(values: object, limit: int = 10) -> str:

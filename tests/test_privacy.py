@@ -14,12 +14,11 @@ from typer.testing import CliRunner
 
 from fairsynth import PTGANSynthesizer
 from fairsynth.cli import app
-from fairsynth.exceptions import FairsynthError, ParameterError
+from fairsynth.exceptions import FairsynthError, ParameterError, PrivacyWarning
 from fairsynth.models.fair import FairPTGANSynthesizer
 from fairsynth.models.privacy import (
     PrivacyPlan,
     PrivacySettings,
-    PrivacyWarning,
     PrivateCritic,
     epsilon_spent,
     plan_privacy,

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from fairsynth.exceptions import PrivacyWarning
 from fairsynth.models.privacy import (
-    PrivacyWarning,
     PrivateCritic,
     epsilon_spent,
     plan_privacy,

@@ -53,7 +53,6 @@ from fairsynth.nn.tempering import interpolate, temperature
 __all__ = [
     "PrivacyPlan",
     "PrivacySettings",
-    "PrivacyWarning",
     "PrivateCritic",
     "check_privacy",
     "epsilon_spent",
@@ -64,10 +63,6 @@ __all__ = [
 _ACCOUNTANTS = ("rdp", "prv")
 _KEYS = ("epsilon", "delta", "clip_norm", "accountant", "max_noise_multiplier")
 SENSITIVITY = 2.0  # in units of the clip norm: see the module docstring
-
-
-class PrivacyWarning(UserWarning):
-    """The guarantee covers less than the whole model (the transform's statistics)."""
 
 
 @dataclass(frozen=True)
