@@ -72,8 +72,10 @@ def run(tag: str, epsilon: float, params: dict[str, Any], privacy: dict[str, Any
     if zero_noise:  # sanity only: the private step without noise (no guarantee at all)
         planned = tempered.plan_privacy
 
-        def noiseless(settings: Any, n_rows: int, batch_size: int, steps: int) -> Any:
-            plan = planned(settings, n_rows, batch_size, steps)
+        def noiseless(
+            settings: Any, n_rows: int, batch_size: int, steps: int, paired: bool = True
+        ) -> Any:
+            plan = planned(settings, n_rows, batch_size, steps, paired)
             return dataclasses.replace(plan, noise_multiplier=0.0)
 
         tempered.plan_privacy = noiseless
@@ -101,7 +103,7 @@ def run(tag: str, epsilon: float, params: dict[str, Any], privacy: dict[str, Any
         "privacy": privacy, "clip_fake": clip_fake if epsilon else None,
         "zero_noise": zero_noise,
         "epsilon_spent": spent.get("epsilon"),
-        "noise_multiplier": spent.get("noise_multiplier"),
+        "noise_multiplier": spent.get("noise_multiplier"), "paired": spent.get("paired"),
         "sample_rate": spent.get("sample_rate"), "steps": spent.get("steps_run"),
         "tstr_histgb_auc": round(float(scores.loc["HistGB", "auc"]), 4),
         "tstr_logreg_auc": round(float(scores.loc["LogReg", "auc"]), 4),

@@ -249,3 +249,20 @@ def _real_pairs(data: torch.Tensor, critic: PrivateCritic) -> tuple[torch.Tensor
     first, second = critic._pairs(len(data))
     ones = torch.ones(len(first))
     return data[first], data[second], ones, ones, ones
+
+
+def test_an_untempered_unpenalised_fit_draws_rows_alone(adult_small: pd.DataFrame) -> None:
+    # no mixing and no coherency penalty: a row needs no partner, so sensitivity C, not 2C
+    settings = PrivacySettings(3.0, 1e-6)
+    paired = plan_privacy(settings, n_rows=10_000, batch_size=100, steps=500)
+    alone = plan_privacy(settings, n_rows=10_000, batch_size=100, steps=500, paired=False)
+    assert (paired.sample_rate, alone.sample_rate) == (0.02, 0.01)
+    assert (paired.sensitivity, alone.sensitivity) == (2.0, 1.0)
+    assert 2 * paired.noise_multiplier > 2.5 * alone.noise_multiplier  # less noise on the sum
+    assert epsilon_spent(alone, 500)["epsilon"] == pytest.approx(3.0, rel=0.01)
+    model = _fit(adult_small, privacy=(3.0, 1e-6), temperature_ratio=1.0, coherency_weight=0.0)
+    assert model.privacy_["paired"] is False and model.privacy_["sample_rate"] == 50 / 600
+    assert model.privacy_["sensitivity"].startswith("1 * clip_norm")
+    rows = PrivateCritic(model, alone)._pairs(600)
+    assert torch.equal(rows[0], rows[1]) and len(set(rows[0].tolist())) == len(rows[0])
+    assert _fit(adult_small, privacy=(3.0, 1e-6)).privacy_["paired"] is True

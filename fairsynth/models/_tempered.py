@@ -136,7 +136,9 @@ class TemperedSteps(_Mixin):
             return super()._run_epochs(data, started)
         epochs = int(self._resolve_epochs(len(data)) or 0)
         steps = epochs * max(1, len(data) // self.batch_size) * self.critic_steps
-        plan = plan_privacy(settings, len(data), self.batch_size, steps)
+        # untempered and unpenalised, a row needs no partner: rows alone, sensitivity C
+        paired = self.temperature_ratio < 1 or self.coherency_weight > 0
+        plan = plan_privacy(settings, len(data), self.batch_size, steps, paired)
         warnings.warn(
             "privacy covers the networks' training, not the transform's statistics "
             "(category lists, numeric bounds, mixture fits, point masses), which are read from "

@@ -16,6 +16,11 @@ post-processing and costs nothing more. Each critic step (docs/privacy.md):
    critic pushed every score down instead of separating real from fake (issue 20: 95% '>50K'
    rows at ε = 1e6; tests/test_privacy.py checks that the step is balanced).
 
+Rows alone: a fit without tempering and penalty (``temperature_ratio=1``,
+``coherency_weight=0``) needs no pairs, so each row drawn (rate ``batch_size / n``) is one
+example and the sensitivity is ``C``: about a third of the noise on the sum at ε = 3
+(``PrivacyPlan.paired``).
+
 Sensitivity ``2C``: removing one row removes its pair, and when the number of rows drawn was odd
 its partner takes the odd row's place in a new pair, so the sum moves by at most two clipped
 gradients (under a coupling of the random pairings; joint quasi-convexity of Rényi divergence
@@ -183,6 +188,12 @@ class PrivacyPlan:
     steps: int
     clip_norm: float
     accountant: str
+    paired: bool = True  # False: rows alone (untempered, no penalty), sensitivity C
+
+    @property
+    def sensitivity(self) -> float:
+        """What one row can move the sum of clipped gradients by, in units of the clip norm."""
+        return SENSITIVITY if self.paired else 1.0
 
 
 def _opacus() -> Any:
@@ -196,9 +207,13 @@ def _opacus() -> Any:
 
 
 def plan_privacy(
-    settings: PrivacySettings, n_rows: int, batch_size: int, steps: int
+    settings: PrivacySettings, n_rows: int, batch_size: int, steps: int, paired: bool = True
 ) -> PrivacyPlan:
     """Find the noise multiplier that spends ``settings.epsilon`` over ``steps`` steps.
+
+    ``paired``: each step draws about ``batch_size`` pairs of rows (sample rate
+    ``2 * batch_size / n``, sensitivity ``2C``); False, about ``batch_size`` rows on their own
+    (rate ``batch_size / n``, sensitivity ``C``), for a fit without tempering or penalty.
 
     Raises
     ------
@@ -213,7 +228,7 @@ def plan_privacy(
             f"{1.0 / n_rows:.3g} (1/n² = {1.0 / n_rows**2:.3g} is usual)."
         )
     utils = _opacus()
-    rate = min(1.0, 2.0 * batch_size / n_rows)
+    rate = min(1.0, (2.0 if paired else 1.0) * batch_size / n_rows)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # opacus warns about optimal alpha orders at the edge
         try:
@@ -234,7 +249,7 @@ def plan_privacy(
         )
     return PrivacyPlan(
         float(settings.epsilon), delta, float(z), rate, int(steps), float(settings.clip_norm),
-        settings.accountant,
+        settings.accountant, paired,
     )  # fmt: skip
 
 
@@ -270,7 +285,8 @@ def epsilon_spent(plan: PrivacyPlan, steps_run: int) -> dict[str, Any]:
         "epsilon": spent,
         **asdict(plan),
         "steps_run": int(steps_run),
-        "sensitivity": f"{SENSITIVITY:g} * clip_norm (each row in at most one pair)",
+        "sensitivity": f"{plan.sensitivity:g} * clip_norm "
+        + ("(each row in at most one pair)" if plan.paired else "(rows alone, no pairs)"),
         "adjacency": "add or remove one row",
     }
 
@@ -301,6 +317,8 @@ class PrivateCritic:
         m, g = self.model, self.secret
         drawn = torch.rand(n_rows, generator=g, device=m.device_) < self.plan.sample_rate
         rows = drawn.nonzero().squeeze(1)
+        if not self.plan.paired:  # each row on its own: x2 = x1 (no mixing, no penalty)
+            return rows, rows
         rows = rows[torch.randperm(len(rows), generator=g, device=m.device_)]
         half = len(rows) // 2
         return rows[:half], rows[half : 2 * half]
@@ -315,7 +333,7 @@ class PrivateCritic:
         v = torch.rand(len(first), generator=g, device=m.device_)
         q1, q2 = interpolate(x1, x2, a1), interpolate(x1, x2, a2)
         summed = self.clipped_sum((q1, q2, a1, a2, v))
-        scale = self.plan.noise_multiplier * SENSITIVITY * self.plan.clip_norm
+        scale = self.plan.noise_multiplier * self.plan.sensitivity * self.plan.clip_norm
         weight_fake = _weights(m, m.batch_size)
         t_fake = temperature(weight_fake)
         with torch.no_grad():
