@@ -57,7 +57,7 @@ def rejection(model: Any, wanted: dict[str, str], rows: int, max_tries: int, see
     have = tried = 0
     rng = np.random.default_rng(seed)
     while have < rows and tried < max_tries:
-        batch = min(max_tries - tried, 100_000)
+        batch = min(max_tries - tried, 10_000)  # small batches: no more rows than needed
         chunk = model.sample(batch, random_state=int(rng.integers(2**31)))
         hit = chunk[in_slice(chunk, wanted)]
         kept.append(hit)
