@@ -15,6 +15,10 @@ Usage::
     python -m benchmarks.privacy --fit --configs none eps1 eps3 eps10 --seeds 0
     python -m benchmarks.privacy --score --configs none eps1 eps3 eps10 --seeds 0
     python -m benchmarks.privacy --fit --configs eps3 --epochs 10 --seeds 0   # 600 steps
+    python -m benchmarks.privacy --fit --recipe --configs none eps1 eps3 eps10 --seeds 0 1 2
+
+``--recipe`` fits with :data:`RECIPE`, the private settings chosen by the sweep of
+benchmarks/privacy_sweep.py (docs/privacy.md), instead of PTGAN's defaults.
 """
 
 from __future__ import annotations
@@ -31,9 +35,18 @@ from typing import Any
 RESULTS = Path(__file__).parent / "results" / "privacy" / "adult.jsonl"
 WORK = Path("/tmp/fairsynth-privacy")
 CONFIGS: dict[str, float | None] = {"none": None, "eps1": 1.0, "eps3": 3.0, "eps10": 10.0}
+# Rows alone (no tempering, no coherency penalty: sensitivity C, not 2C), a one-layer critic,
+# 1,000 rows a step, a faster learning rate, 3,000 steps (100 epochs of Adult): the sweep of
+# benchmarks/privacy_sweep.py, docs/privacy.md "Tuning a private fit"
+RECIPE: dict[str, Any] = {
+    "epochs": 100, "batch_size": 1000, "critic_dims": (128,), "learning_rate": 3e-4,
+    "temperature_ratio": 1.0, "coherency_weight": 0.0,
+}  # fmt: skip
 
 
-def fit_one(config: str, seed: int, work: Path, epochs: int | str = "auto") -> dict[str, Any]:
+def fit_one(
+    config: str, seed: int, work: Path, epochs: int | str = "auto", recipe: bool = False
+) -> dict[str, Any]:
     """Fit, sample and keep the rows; return the fit's record."""
     import torch
 
@@ -49,7 +62,7 @@ def fit_one(config: str, seed: int, work: Path, epochs: int | str = "auto") -> d
         n_threads=1,
         fit_check=False,
         privacy=privacy,
-        epochs=epochs,
+        **(RECIPE if recipe else {"epochs": epochs}),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PrivacyWarning)
@@ -57,16 +70,18 @@ def fit_one(config: str, seed: int, work: Path, epochs: int | str = "auto") -> d
     started = time.perf_counter()
     synthetic = model.sample(len(ds.train), random_state=seed)
     work.mkdir(parents=True, exist_ok=True)
-    synthetic.to_csv(work / f"{_case(config, epochs)}-{seed}.csv.gz", index=False)
+    case = _case(config, epochs, recipe)
+    synthetic.to_csv(work / f"{case}-{seed}.csv.gz", index=False)
     spent = getattr(model, "privacy_", None)
     return {
-        "Synthesizer": f"PTGAN {_case(config, epochs)}",
+        "Synthesizer": f"PTGAN {case}",
         "Dataset": "adult",
         "seed": seed,
         "privacy": privacy,
         "epsilon_spent": None if spent is None else round(spent["epsilon"], 4),
         "noise_multiplier": None if spent is None else round(spent["noise_multiplier"], 4),
         "steps": int(sum(h["steps"] for h in model.history_)),
+        "params": {k: getattr(model, k) for k in RECIPE},
         "Train_Time": round(model.fit_time_, 1),
         "Sample_Time": round(time.perf_counter() - started, 2),
         "torch_threads": torch.get_num_threads(),
@@ -74,8 +89,10 @@ def fit_one(config: str, seed: int, work: Path, epochs: int | str = "auto") -> d
     }
 
 
-def _case(config: str, epochs: int | str) -> str:
-    """The name of a case: the config, and the epochs when not 'auto'."""
+def _case(config: str, epochs: int | str, recipe: bool = False) -> str:
+    """The name of a case: the config, and the epochs when not 'auto', or '-recipe'."""
+    if recipe:
+        return f"{config}-recipe"
     return config if epochs == "auto" else f"{config}-epochs{epochs}"
 
 
@@ -113,6 +130,7 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--epochs", default="auto", help="'auto' (6,000 steps) or a number")
+    parser.add_argument("--recipe", action="store_true", help="fit with RECIPE (not --epochs)")
     stage = parser.add_mutually_exclusive_group(required=True)
     stage.add_argument("--fit", action="store_true")
     stage.add_argument("--score", action="store_true")
@@ -120,15 +138,16 @@ def main() -> None:
     args = parser.parse_args()
     epochs = args.epochs if args.epochs == "auto" else int(args.epochs)
     if args.single:  # one fit, in a process of its own
-        row = fit_one(args.single[0], int(args.single[1]), args.work, epochs)
+        row = fit_one(args.single[0], int(args.single[1]), args.work, epochs, args.recipe)
         print(json.dumps(row), flush=True)
         return
     for config in args.configs:
         for seed in args.seeds:
-            record = args.work / f"{_case(config, epochs)}-{seed}.json"
+            record = args.work / f"{_case(config, epochs, args.recipe)}-{seed}.json"
             if args.fit:
                 command = [sys.executable, "-m", "benchmarks.privacy", "--work", str(args.work),
                            "--epochs", str(epochs)]  # fmt: skip
+                command += ["--recipe"] if args.recipe else []
                 out = subprocess.run(
                     [*command, "--single", config, str(seed)], capture_output=True, text=True
                 )
