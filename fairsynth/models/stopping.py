@@ -56,6 +56,8 @@ class EarlyStopping(Callback):
     On Adult (PTGAN's defaults, seed 0) the end-of-fit check's detection AUC on 5,000 rows fell
     0.920 → 0.848 → 0.807 → 0.788 over the first 6,000 steps and stayed at 0.796-0.800 up to
     10,500 (``python -m benchmarks.adult_curve --steps 18000 --every 1500``; docs/method.md).
+    With ``epochs=300`` and this callback a fit stopped after 9,000 steps and kept the weights
+    of step 6,000 (``python -m benchmarks.early_stopping``); a check cost about 1 s.
     """
 
     def __init__(
