@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.isolated import append_row
+
 RESULTS = Path(__file__).parent / "results" / "adult_curve.jsonl"
 STEPS_PER_EPOCH = 60  # Adult's 30,162 rows at batch 500
 
@@ -80,9 +82,7 @@ def main() -> None:
                 "Label_Gap_sex": round(label_gap(positive, synth["sex"]), 4),
                 "time": time.strftime("%Y-%m-%d %H:%M"),
             }  # fmt: skip
-            with args.out.open("a") as handle:
-                handle.write(json.dumps(row) + "\n")
-            print(json.dumps(row), flush=True)
+            append_row(args.out, row)
             return False
 
     PTGANSynthesizer(random_state=args.seed, verbose=False, callbacks=[Curve()], **params).fit(

@@ -32,6 +32,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from benchmarks.isolated import append_row
+
 RESULTS = Path(__file__).parent / "results" / "privacy" / "adult.jsonl"
 WORK = Path("/tmp/fairsynth-privacy")
 CONFIGS: dict[str, float | None] = {"none": None, "eps1": 1.0, "eps3": 3.0, "eps10": 10.0}
@@ -156,11 +158,7 @@ def main() -> None:
                 record.write_text(out.stdout.strip().splitlines()[-1])
                 print(record.read_text(), flush=True)
             else:
-                row = score_one(json.loads(record.read_text()), args.work)
-                RESULTS.parent.mkdir(parents=True, exist_ok=True)
-                with RESULTS.open("a") as handle:
-                    handle.write(json.dumps(row) + "\n")
-                print(json.dumps(row), flush=True)
+                append_row(RESULTS, score_one(json.loads(record.read_text()), args.work))
 
 
 if __name__ == "__main__":

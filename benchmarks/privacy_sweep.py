@@ -25,6 +25,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from benchmarks.isolated import append_row
+
 RESULTS = Path(__file__).parent / "results" / "privacy" / "sweep.jsonl"
 
 
@@ -130,10 +132,7 @@ def main() -> None:
         return plan(args.epsilon, args.batch, args.steps)
     row = run(args.tag, args.epsilon, _pairs(args.set), _pairs(args.privacy), args.seed,
               not args.unclipped_fake, args.zero_noise)  # fmt: skip
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a") as handle:
-        handle.write(json.dumps(row) + "\n")
-    print(json.dumps(row), flush=True)
+    append_row(RESULTS, row)
 
 
 if __name__ == "__main__":

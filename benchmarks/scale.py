@@ -39,6 +39,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.isolated import append_row
+
 RESULTS = Path(__file__).parent / "results" / "scale.jsonl"
 STEPS = ("model", "sample-csv", "sample-parquet", "fit-300k")
 
@@ -180,10 +182,7 @@ def main() -> None:
         if any(s.startswith("sample") for s in steps) and "model" not in steps:
             steps.insert(0, "model")
         for step in steps:
-            row = run_child(step, args, work)
-            with RESULTS.open("a") as handle:
-                handle.write(json.dumps(row) + "\n")
-            print(json.dumps(row), flush=True)
+            append_row(RESULTS, run_child(step, args, work))
 
 
 if __name__ == "__main__":

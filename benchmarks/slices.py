@@ -22,10 +22,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.isolated import append_row
 
 RESULTS = Path(__file__).parent / "results" / "slices" / "adult.jsonl"
 SLICES: list[dict[str, str]] = [
@@ -124,9 +125,7 @@ def main() -> None:
                 "seconds_per_10k": round(seconds / max(len(rows), 1) * 10_000, 2),
                 **score(real, rows, wanted, discrete),
             }  # fmt: skip
-            with args.out.open("a") as handle:
-                handle.write(json.dumps(record) + "\n")
-            print(json.dumps(record), flush=True)
+            append_row(args.out, record)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.isolated import append_row
 
 RESULTS = Path(__file__).parent / "results" / "step_profile.jsonl"
 
@@ -104,10 +105,7 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     for name, table in (("adult", load_dataset("adult").train),
                         ("wide", wide_table(args.rows))):  # fmt: skip
-        row = profile(name, table, args.repeats)
-        with RESULTS.open("a") as handle:
-            handle.write(json.dumps(row) + "\n")
-        print(json.dumps(row), flush=True)
+        append_row(RESULTS, profile(name, table, args.repeats))
 
 
 if __name__ == "__main__":
