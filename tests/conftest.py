@@ -21,6 +21,13 @@ from fairsynth.models.callbacks import Callback
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def _torch_rng_restored() -> Iterator[None]:
+    """A test that seeds torch's global RNG (``torch.manual_seed``) leaves it as it found it."""
+    with torch.random.fork_rng(devices=[]):
+        yield
+
+
 @pytest.fixture(scope="session")
 def adult_small() -> pd.DataFrame:
     """600 real Adult training rows (all dtypes of the real table)."""
