@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import sys
-import warnings
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -12,9 +14,9 @@ import torch
 from conftest import SMALL_NETS
 from typer.testing import CliRunner
 
-from fairsynth import PTGANSynthesizer
+from fairsynth import PTGANSynthesizer, load_dataset
 from fairsynth.cli import app
-from fairsynth.exceptions import FairsynthError, ParameterError, PrivacyWarning
+from fairsynth.exceptions import FairsynthError, ParameterError
 from fairsynth.models.fair import FairPTGANSynthesizer
 from fairsynth.models.privacy import (
     PrivacyPlan,
@@ -32,6 +34,7 @@ from fairsynth.nn._pair_grads import (
 )
 from fairsynth.nn.nets import Critic
 from fairsynth.nn.tempering import coherency_penalty, temperature
+from fairsynth.transform import draft_metadata
 
 pytest.importorskip("opacus")
 runner = CliRunner()
@@ -45,10 +48,17 @@ def _pairs(n: int = 40, d: int = 7, seed: int = 0) -> tuple[torch.Tensor, ...]:
     return q1, q2, a1, torch.rand(n, generator=g), torch.rand(n, generator=g)
 
 
-def _fit(data: pd.DataFrame, **params: object) -> PTGANSynthesizer:
-    model = PTGANSynthesizer(**{**PRIVATE, **params})  # type: ignore[arg-type]
-    with pytest.warns(PrivacyWarning, match="transform's statistics"):
-        return model.fit(data)
+@functools.cache
+def adult_metadata() -> dict[str, Any]:
+    """Every column of Adult described (categories, bounds) from the whole training split."""
+    return draft_metadata(load_dataset("adult").train)
+
+
+def _fit(data: pd.DataFrame, **params: Any) -> PTGANSynthesizer:
+    """A private fit whose transform is described by metadata (no column read from the data)."""
+    epsilon, delta = params.pop("privacy")
+    privacy = {"epsilon": epsilon, "delta": delta, "metadata": adult_metadata()}
+    return PTGANSynthesizer(**{**PRIVATE, **params}, privacy=privacy).fit(data)
 
 
 @pytest.mark.parametrize("accountant", ["rdp", "prv"])
@@ -124,11 +134,14 @@ def test_private_fit_stores_epsilon_and_the_file_keeps_it(
     assert "critic_loss" not in model.history_[0]  # a loss on real rows is not released
     path = model.save(tmp_path / "private.fairsynth")
     loaded = PTGANSynthesizer.load(path)
-    assert loaded.privacy_ == spent and list(loaded.privacy) == [3.0, 1e-6]
+    assert loaded.privacy_ == spent and loaded.privacy["epsilon"] == 3.0
+    assert spent["columns_from_metadata"] == list(adult_small.columns)
+    assert spent["transform_epsilon"] == 0 and spent["dp_sgd_epsilon"] == spent["epsilon"]
     assert len(loaded.sample(20, random_state=0)) == 20
     result = runner.invoke(app, ["info", str(path)])
     assert result.exit_code == 0, result.output
     assert "ε = 3 spent (target 3), δ = 1e-06" in result.output
+    assert "transform columns: 15 from metadata (docs/privacy.md)" in result.output
     assert "columns (15): age (numeric)" in result.output and "torch " in result.output
 
 
@@ -149,10 +162,13 @@ def test_cli_fit_prints_epsilon_and_info_of_a_plain_model(
     adult_small.to_csv(data, index=False)
     model = tmp_path / "m.fairsynth"
     args = ["fit", str(data), "-o", str(model), "--epochs", "1", "--seed", "0", "--quiet"]
-    with pytest.warns(PrivacyWarning):
-        result = runner.invoke(app, [*args, "--epsilon", "2", "--delta", "1e-6"])
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps(adult_metadata()))
+    private = ["--epsilon", "2", "--delta", "1e-6", "--metadata", str(meta)]
+    result = runner.invoke(app, [*args, *private])
     assert result.exit_code == 0, result.output
     assert "privacy: ε = " in result.output and "(target 2)" in result.output
+    assert "transform columns: 15 from metadata" in result.output
     result = runner.invoke(app, [*args[:-1], "--epsilon", "0"])
     assert result.exit_code == 2 and "epsilon=0.0 is not valid" in result.output
     assert "Traceback" not in result.output
@@ -205,7 +221,7 @@ def test_fair_model_refuses_privacy() -> None:
 def test_delta_and_a_budget_too_small_for_the_steps(adult_small: pd.DataFrame) -> None:
     with pytest.raises(ParameterError, match=r"delta=0.002 is not valid for 600 rows.*1/n = "):
         PTGANSynthesizer(**PRIVATE, privacy=(1.0, 0.002)).fit(adult_small)  # type: ignore[arg-type]
-    settings = {"epsilon": 0.05, "max_noise_multiplier": 2.0}
+    settings = {"epsilon": 0.05, "max_noise_multiplier": 2.0, "metadata": adult_metadata()}
     with pytest.raises(ParameterError, match=r"needs a noise multiplier .*Train at most \d+ st"):
         PTGANSynthesizer(**PRIVATE, privacy=settings).fit(adult_small)  # type: ignore[arg-type]
 
@@ -214,8 +230,8 @@ def test_missing_opacus_is_one_clear_error(
     adult_small: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "opacus.accountants", None)
-    with warnings.catch_warnings(), pytest.raises(FairsynthError, match="pip install"):
-        PTGANSynthesizer(**PRIVATE, privacy=1.0).fit(adult_small)  # type: ignore[arg-type]
+    with pytest.raises(FairsynthError, match="pip install"):
+        _fit(adult_small, privacy=(1.0, None))
 
 
 @pytest.mark.parametrize("clip_fake", [True, False])

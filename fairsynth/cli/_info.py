@@ -17,9 +17,27 @@ def privacy_line(privacy: dict[str, Any] | None) -> str:
         f"δ = {privacy['delta']:.3g}; DP-SGD on the critic, noise multiplier "
         f"{privacy['noise_multiplier']:.3g}, clip norm {privacy['clip_norm']:g}, sample rate "
         f"{privacy['sample_rate']:.3g}, {privacy['steps_run']:,} of {privacy['steps']:,} steps, "
-        f"{privacy['accountant']} accountant; the transform's statistics are not covered "
-        "(docs/privacy.md)"
+        f"{privacy['accountant']} accountant; {_transform_part(privacy)} (docs/privacy.md)"
     )
+
+
+def _transform_part(privacy: dict[str, Any]) -> str:
+    """What the ε covers of the transform (files before the private transform: nothing)."""
+    if "columns_not_covered" not in privacy:
+        return "the transform's statistics are not covered"
+    parts = []
+    if privacy["columns_from_metadata"]:
+        parts.append(f"{len(privacy['columns_from_metadata'])} from metadata")
+    if privacy["columns_released_privately"]:
+        parts.append(
+            f"{len(privacy['columns_released_privately'])} released with DP "
+            f"(ε = {privacy['transform_epsilon']:.3g}, δ = {privacy['transform_delta']:.3g}, "
+            "included above)"
+        )
+    uncovered = privacy["columns_not_covered"]
+    if uncovered:
+        parts.append(f"NOT COVERED: {', '.join(uncovered)} (read from the data as given)")
+    return "transform columns: " + "; ".join(parts)
 
 
 def describe_model(path: Path) -> list[str]:

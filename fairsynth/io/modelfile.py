@@ -141,6 +141,8 @@ def plain_params(params: dict[str, Any]) -> dict[str, Any]:
     def plain(value: Any) -> Any:
         if isinstance(value, (tuple, list)):
             return [plain(v) for v in value]
+        if isinstance(value, dict):  # privacy={'metadata': {...}} nests lists and numbers
+            return {str(k): plain(v) for k, v in value.items()}
         if isinstance(value, np.generic):
             return value.item()
         if isinstance(value, os.PathLike):

@@ -10,19 +10,18 @@ DP-SGD critic (:mod:`fairsynth.models.privacy`). The pure tensor functions are i
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
-from fairsynth.exceptions import PrivacyWarning
 from fairsynth.models.privacy import (
     PrivateCritic,
     epsilon_spent,
     plan_privacy,
     resolve_privacy,
 )
+from fairsynth.models.private_fit import sgd_settings, total_spent, warn_uncovered
 from fairsynth.nn.tempering import (
     coherency_penalty,
     draw_mixing_weights,
@@ -138,17 +137,14 @@ class TemperedSteps(_Mixin):
         steps = epochs * max(1, len(data) // self.batch_size) * self.critic_steps
         # untempered and unpenalised, a row needs no partner: rows alone, sensitivity C
         paired = self.temperature_ratio < 1 or self.coherency_weight > 0
-        plan = plan_privacy(settings, len(data), self.batch_size, steps, paired)
-        warnings.warn(
-            "privacy covers the networks' training, not the transform's statistics "
-            "(category lists, numeric bounds, mixture fits, point masses), which are read from "
-            "the table as given: see docs/privacy.md.",
-            PrivacyWarning,
-            stacklevel=4,
-        )
+        # the transform's private releases spent their share; DP-SGD spends the rest
+        sgd = sgd_settings(settings, len(data), self.transformer_.private_spent_)
+        plan = plan_privacy(sgd, len(data), self.batch_size, steps, paired)
+        warn_uncovered(self.transformer_.sources_)
         self._private = PrivateCritic(self, plan)
         try:
             super()._run_epochs(data, started)
         finally:
-            self.privacy_ = epsilon_spent(plan, self._private.steps)
+            record = epsilon_spent(plan, self._private.steps)
+            self.privacy_ = total_spent(record, settings, len(data), self.transformer_)
             self._private = None

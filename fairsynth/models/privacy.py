@@ -28,6 +28,8 @@ reduces the mixture to the worst pair, Mironov, Talwar & Zhang 2019, arXiv 1908.
 multiplier ``z`` is found by opacus's accountant for the Poisson-subsampled Gaussian mechanism
 (Abadi et al. 2016, arXiv 1607.00133; Mironov 2017, arXiv 1702.07476) over the planned steps, and
 the ε spent is computed again from the steps actually run. Adjacency: add or remove one row.
+The transform's categories and bounds, and the budget they take: :mod:`~fairsynth.models.
+private_fit`.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from torch import Tensor
 from torch.nn import functional
 
 from fairsynth.exceptions import FairsynthError, ParameterError
+from fairsynth.models.private_fit import check_transform_settings, total_delta
 from fairsynth.nn._pair_grads import (
     Pairs,
     clip_and_sum,
@@ -66,7 +69,10 @@ __all__ = [
 ]
 
 _ACCOUNTANTS = ("rdp", "prv")
-_KEYS = ("epsilon", "delta", "clip_norm", "accountant", "max_noise_multiplier")
+_KEYS = (
+    "epsilon", "delta", "clip_norm", "accountant", "max_noise_multiplier", "metadata",
+    "transform", "transform_share",
+)  # fmt: skip
 SENSITIVITY = 2.0  # in units of the clip norm: see the module docstring
 
 
@@ -86,6 +92,16 @@ class PrivacySettings:
         opacus's accountant: Rényi DP (Mironov 2017) or the PRV accountant (Gopi et al. 2021).
     max_noise_multiplier : float
         Refuse a fit whose budget needs more noise than this: it would learn noise.
+    metadata : dict or None
+        Public descriptions of columns (categories; bounds), so that the transform reads
+        nothing of them from the data (:mod:`fairsynth.transform._metadata`).
+    transform : {'private', 'data'}
+        The columns ``metadata`` does not describe: their categories and bounds released with
+        differential privacy ('private', spending ``transform_share`` of ε and δ), or read from
+        the table as given ('data': not covered by ε, with a PrivacyWarning).
+    transform_share : float
+        The share of ε and δ spent on those releases, in (0, 1); none when metadata describes
+        every column.
     """
 
     epsilon: float
@@ -93,6 +109,9 @@ class PrivacySettings:
     clip_norm: float = 1.0
     accountant: str = "rdp"
     max_noise_multiplier: float = 20.0
+    metadata: Any = None
+    transform: str = "private"
+    transform_share: float = 0.25
 
 
 def resolve_privacy(privacy: Any) -> PrivacySettings | None:
@@ -116,7 +135,7 @@ def resolve_privacy(privacy: Any) -> PrivacySettings | None:
     else:
         raise ParameterError(
             f"privacy={privacy!r} is not valid. Give None, ε, (ε, δ) or a dict with "
-            "'epsilon' and optionally 'delta', 'clip_norm', 'accountant', 'max_noise_multiplier'."
+            f"'epsilon' and optionally {', '.join(repr(k) for k in _KEYS[1:])}."
         )
     _check_settings(settings)
     return settings
@@ -145,6 +164,7 @@ def _check_settings(s: PrivacySettings) -> None:
             f"privacy max_noise_multiplier={s.max_noise_multiplier!r} is not valid: "
             "give a number > 0."
         )
+    check_transform_settings(s)  # metadata, transform, transform_share
 
 
 def check_privacy(model: Any) -> None:
@@ -221,12 +241,7 @@ def plan_privacy(
         δ ≥ 1/n, or a budget that needs more noise than ``max_noise_multiplier`` (the message
         gives the most steps it allows).
     """
-    delta = 1.0 / n_rows**2 if settings.delta is None else float(settings.delta)
-    if delta >= 1.0 / n_rows:
-        raise ParameterError(
-            f"privacy delta={delta:g} is not valid for {n_rows} rows: give δ < 1/n = "
-            f"{1.0 / n_rows:.3g} (1/n² = {1.0 / n_rows**2:.3g} is usual)."
-        )
+    delta = total_delta(settings, n_rows)
     utils = _opacus()
     rate = min(1.0, (2.0 if paired else 1.0) * batch_size / n_rows)
     with warnings.catch_warnings():

@@ -24,6 +24,7 @@ from fairsynth.models.privacy import (
     check_privacy,
     resolve_privacy,
 )
+from fairsynth.models.private_fit import transform_budget
 from fairsynth.nn.losses import LOSSES, get_loss
 from fairsynth.nn.nets import Critic, Generator, WeightAverage
 from fairsynth.transform import OutputSpan, TableTransformer
@@ -152,8 +153,14 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
         Train the critic with DP-SGD to a target ``(epsilon, delta)``: ε alone (δ = 1/n²), a
         pair, or a dict with ``epsilon`` and optionally ``delta``, ``clip_norm`` (1.0),
         ``accountant`` ('rdp' or 'prv') and ``max_noise_multiplier`` (20)
-        (:mod:`fairsynth.models.privacy`; needs opacus). The guarantee covers the networks, not the
-        transform's statistics (categories, bounds, mixtures): see docs/privacy.md.
+        (:mod:`fairsynth.models.privacy`; needs opacus). The dict may also give ``metadata``,
+        public descriptions of the columns (``{"age": {"bounds": [17, 90], "integer": True},
+        "sex": {"categories": ["Female", "Male"]}}``), so that the transform reads nothing from
+        the data; the categories and bounds of columns it does not describe are released with
+        differential privacy, spending ``transform_share`` (0.25) of ε and δ (``transform``:
+        'private'), or read from the data as given ('data': not covered, with a warning). The
+        recipe that measured best under DP: :func:`~fairsynth.models.private_fit.private_recipe`.
+        See docs/privacy.md.
 
     Attributes
     ----------
@@ -183,8 +190,9 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
     checkpoint_path_, resumed_epochs_ : Path, int
         With a checkpoint only: its file, and how many epochs were restored from it.
     privacy_ : dict
-        With ``privacy`` only: the ε spent (``epsilon``), δ, the noise multiplier, the
-        sample rate, the steps planned and run, the clip norm and the accountant.
+        With ``privacy`` only: the ε spent (``epsilon``: DP-SGD's and the transform's, added
+        up), δ, each part's ε and δ, where each column's layout came from, the noise multiplier,
+        the sample rate, the steps planned and run, the clip norm and the accountant.
 
     Examples
     --------
@@ -300,13 +308,23 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
         """The columns the transformer models as categories (a hook for subclasses)."""
         return self.discrete_columns
 
+    def _validate_table(self, X: Any) -> pd.DataFrame:
+        data = super()._validate_table(X)
+        self._fit_rows = len(data)  # a private transform's δ (1/n² by default) needs n
+        return data
+
     def _make_transformer(self, seed: int) -> TableTransformer:
+        private: dict[str, Any] = {}
+        if (settings := resolve_privacy(self.privacy)) is not None:  # docs/privacy.md
+            budget = transform_budget(settings, self._fit_rows)
+            private = {"metadata": settings.metadata, "private_statistics": budget}
         return TableTransformer(
             discrete_columns=self._transformer_discrete(),
             max_modes=self.max_modes,
             point_mass_share=self.point_mass_share,
             point_mass_values=self.point_mass_values,
             random_state=seed,
+            **private,
         )
 
     @classmethod

@@ -7,6 +7,7 @@ codecs, ``_mixture`` the mode-specific normalisation and ``_values`` the plain-d
 
 from __future__ import annotations
 
+from fairsynth.transform._metadata import draft_metadata
 from fairsynth.transform.table import ColumnHandlingWarning, OutputSpan, TableTransformer
 
-__all__ = ["ColumnHandlingWarning", "OutputSpan", "TableTransformer"]
+__all__ = ["ColumnHandlingWarning", "OutputSpan", "TableTransformer", "draft_metadata"]

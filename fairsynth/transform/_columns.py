@@ -115,15 +115,27 @@ class FixedColumn(Column):
 
 
 class DiscreteColumn(Column):
-    """One-hot block over the observed categories, missing (if any) as the last category."""
+    """One-hot block over the observed categories, missing (if any) as the last category.
+
+    ``other``: ``[]`` refuses values that are not categories (a table fitted on the data has
+    them all); ``[value]`` encodes them as ``value`` (None: as missing), for categories
+    declared in metadata or released by a private fit (docs/privacy.md).
+    """
 
     codec = "discrete"
 
     def __init__(
-        self, name: str, dtype: Any, na_marker: str, categories: list[Any], has_missing: bool
+        self,
+        name: str,
+        dtype: Any,
+        na_marker: str,
+        categories: list[Any],
+        has_missing: bool,
+        other: list[Any] | None = None,
     ) -> None:
         super().__init__(name, dtype, na_marker)
         self.categories, self.has_missing = categories, has_missing
+        self.other = list(other or [])
         self._index = pd.Index(categories)
         tail = [NA_MARKERS[na_marker]] if has_missing else []
         self._values = object_array(categories + tail)
@@ -151,6 +163,13 @@ class DiscreteColumn(Column):
         codes = np.asarray(pd.Categorical(series, categories=self._index).codes, dtype=np.int64)
         missing = series.isna().to_numpy()
         unknown = (codes < 0) & ~missing
+        if unknown.any() and self.other:  # declared or private categories: map the rest
+            target = self.other[0]
+            if target is None:
+                missing = missing | unknown
+            else:
+                codes[unknown] = self.categories.index(target)
+            unknown[:] = False
         if unknown.any():
             raise DataError(
                 f"Column {self.name!r} has values not seen in fit: "
@@ -168,10 +187,17 @@ class DiscreteColumn(Column):
 
     def config(self, arrays: dict[str, np.ndarray], prefix: str) -> dict[str, Any]:
         cats = [encode_value(v, self.name) for v in self.categories]
-        return {**super().config(arrays, prefix), "categories": cats, "missing": self.has_missing}
+        config = {**super().config(arrays, prefix), "categories": cats}
+        config["missing"] = self.has_missing
+        if self.other:  # absent from files of tables fitted on their data, and older ones
+            config["other"] = [
+                None if v is None else encode_value(v, self.name) for v in self.other
+            ]
+        return config
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any], arrays: dict[str, np.ndarray]) -> DiscreteColumn:
         cats = [decode_value(v) for v in cfg["categories"]]
         dtype = dtype_from_json(cfg["dtype"])
-        return cls(cfg["name"], dtype, cfg["na_marker"], cats, bool(cfg["missing"]))
+        other = [None if v is None else decode_value(v) for v in cfg.get("other", [])]
+        return cls(cfg["name"], dtype, cfg["na_marker"], cats, bool(cfg["missing"]), other)

@@ -11,7 +11,7 @@ from pandas.api import types as ptypes
 
 from fairsynth.exceptions import ColumnHandlingWarning, DataError
 from fairsynth.transform._columns import Column
-from fairsynth.transform._mixture import Mixture, fit_mixture
+from fairsynth.transform._mixture import _SCALAR_LIMIT, _STD_MULTIPLIER, Mixture, fit_mixture
 from fairsynth.transform._values import dtype_from_json
 
 _CHUNK_ROWS = 65_536  # bounds the (rows x modes) temporaries of the mode sampling
@@ -95,6 +95,36 @@ class ContinuousColumn(Column):
         stats["points"] = [float(p) for p in points]
         return cls(name, series.dtype, bool(missing.any()), stats, mixture)
 
+    @classmethod
+    def from_bounds(
+        cls, name: str, dtype: Any, bounds: tuple[float, float], *, integer: bool,
+        decimals: int | None, points: tuple[float, ...], missing: bool,
+    ) -> ContinuousColumn:  # fmt: skip
+        """A number column scaled to given bounds, read from nothing but its arguments.
+
+        One mode spans ``bounds`` (scalar ±0.99 at the bounds, no mixture fitted), and each of
+        ``points`` is a point mode; values are clipped to the bounds when encoded. For metadata
+        and for bounds released by a private fit (docs/privacy.md). Equal bounds give a single
+        point mode at that value.
+        """
+        low, high = float(bounds[0]), float(bounds[1])
+        scale = max(abs(low), abs(high)) or 1.0
+        center, spread = (low + high) / 2 / scale, (high - low) / 2 / scale or 1.0
+        stats: dict[str, Any] = {"kind": "number", "unit": "", "integer": bool(integer)}
+        stats.update(decimals=decimals, origin=0, step=1, lo=low, hi=high, scale=scale)
+        stats.update(center=center, spread=spread, clip=True)
+        if high == low:
+            points = tuple(sorted({*points, low}))
+        stats["points"] = [float(p) for p in points]
+        std = 1.0 / (_STD_MULTIPLIER * _SCALAR_LIMIT)  # the bounds at scalar ±0.99
+        one = np.ones(1) if high > low else np.zeros(0)
+        mixture = Mixture(
+            mean=0 * one, prec=one / std**2, const=0 * one, valid=np.flatnonzero(one),
+            mode_mean=0 * one, mode_std=std * one,
+        )  # fmt: skip
+        mixture.add_points((np.asarray(points, dtype=np.float64) / scale - center) / spread)
+        return cls(name, dtype, missing, stats, mixture)
+
     def value_range(self) -> tuple[Any, Any, list[Any], bool]:
         """``(smallest, largest, point masses, whole)`` of a number column, in its own units.
 
@@ -124,6 +154,8 @@ class ContinuousColumn(Column):
     def encode(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
         x, missing = self._domain(series)
         s = self.stats
+        if s.get("clip"):  # bounds from metadata or a private fit: values beyond are clipped
+            x = np.clip(x, s["lo"], s["hi"])
         z = np.where(missing, 0.0, (x / s["scale"] - s["center"]) / s["spread"])
         uniform = rng.random(len(z))
         block = np.zeros((len(z), self.width), dtype=np.float32)
@@ -155,8 +187,11 @@ class ContinuousColumn(Column):
             return self._decode_time(x, missing)
         if s["integer"] and s["origin"]:
             return self._decode_offsets(x, missing)
-        if s["integer"]:
-            info = np.iinfo(np.dtype(getattr(self.dtype, "numpy_dtype", self.dtype)))
+        native = np.dtype(getattr(self.dtype, "numpy_dtype", self.dtype))
+        if s["integer"] and native.kind == "f":  # a float column declared whole (metadata)
+            x = np.round(x)
+        elif s["integer"]:
+            info = np.iinfo(native)
             top = float(info.max)  # 2**63 for int64: not castable, so step below it
             top = np.nextafter(top, -np.inf) if int(top) > info.max else top
             x = np.clip(np.round(x), float(info.min), top)

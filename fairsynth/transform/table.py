@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -37,15 +37,9 @@ from fairsynth.exceptions import (
 )
 from fairsynth.transform._columns import Column, DiscreteColumn
 from fairsynth.transform._continuous import ContinuousColumn
-from fairsynth.transform._schema import (
-    CODECS,
-    check_frame,
-    check_inferred_text,
-    check_params,
-    fit_column,
-    make_rng,
-    resolve_discrete,
-)
+from fairsynth.transform._declared import check_private, described_discrete, fit_codecs
+from fairsynth.transform._metadata import metadata_to_plain, resolve_metadata
+from fairsynth.transform._schema import CODECS, check_frame, check_params, make_rng
 
 __all__ = ["ColumnHandlingWarning", "OutputSpan", "TableTransformer"]
 
@@ -108,6 +102,14 @@ class TableTransformer(BaseEstimator):
         a count, a 1-5 rating) has every value as a point mode, whatever its share: it is
         generated exactly, as a category would be, and stays a number. ``None``: only
         ``point_mass_share`` makes point modes.
+    metadata : dict or None, default None
+        Public descriptions of columns by name, ``{"categories": [...]}`` or ``{"bounds": [low,
+        high], ...}`` (:mod:`~fairsynth.transform._metadata`): a described column's layout
+        comes from them alone (no mixture; numbers scaled to the bounds and clipped to them).
+    private_statistics : dict or None, default None
+        ``{"epsilon": ε, "delta": δ}``: release the categories and bounds of the other columns
+        with differential privacy, spending this budget (:mod:`~fairsynth.transform._private`,
+        docs/privacy.md); None reads them from the data.
     random_state : int, numpy Generator or None
         Seeds the fitting subsample, and :meth:`transform` when it is given no seed.
 
@@ -123,6 +125,11 @@ class TableTransformer(BaseEstimator):
         The columns treated as discrete.
     n_features_in_ : int
         Number of columns.
+    sources_ : dict of str to str
+        Where each column's layout came from: 'metadata', 'dp' (released privately),
+        'dtype' (a bool column's two values) or 'data' (the table as given).
+    private_spent_ : dict
+        The ε and δ the private releases spent (zero without ``private_statistics``).
 
     Notes
     -----
@@ -192,6 +199,8 @@ class TableTransformer(BaseEstimator):
         max_fit_rows: int | None = 10_000,
         point_mass_share: float | None = None,
         point_mass_values: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        private_statistics: Mapping[str, float] | None = None,
         random_state: Any = None,
     ) -> None:
         self.discrete_columns = discrete_columns
@@ -200,6 +209,8 @@ class TableTransformer(BaseEstimator):
         self.max_fit_rows = max_fit_rows
         self.point_mass_share = point_mass_share
         self.point_mass_values = point_mass_values
+        self.metadata = metadata
+        self.private_statistics = private_statistics
         self.random_state = random_state
 
     # ---------------------------------------------------------------------------- fitting
@@ -213,23 +224,24 @@ class TableTransformer(BaseEstimator):
             self.point_mass_share,
             self.point_mass_values,
         )
+        specs = resolve_metadata(self.metadata)
+        private = check_private(self.private_statistics)
         frame = check_frame(data)
-        discrete, given = resolve_discrete(frame, self.discrete_columns)
-        check_inferred_text(frame, [c for c in frame.columns if c in discrete - given])
+        discrete = described_discrete(frame, specs, self.discrete_columns)
         rng = make_rng(self.random_state)
-        codecs = []
-        for name in frame.columns:
-            codec, why = fit_column(name, frame[name], name in discrete, rng, params)
-            if why:
-                warnings.warn(
-                    f"Column {name!r} is {why}; it is not modelled.",
-                    ColumnHandlingWarning,
-                    stacklevel=2,
-                )
-            codecs.append(codec)
+        codecs, sources, spent, not_modelled = fit_codecs(
+            frame, discrete, specs, private, rng, params
+        )
+        for name, why in not_modelled:
+            warnings.warn(
+                f"Column {name!r} is {why}; it is not modelled.",
+                ColumnHandlingWarning,
+                stacklevel=2,
+            )
         if not any(codec.width for codec in codecs):
             raise DataError("No column can be modelled: every column is constant, missing or IDs.")
         self._set_fitted(codecs, [c for c in frame.columns if c in discrete])
+        self.sources_, self.private_spent_ = sources, spent
         return self
 
     def _set_fitted(self, codecs: list[Column], discrete: list[str]) -> None:
@@ -352,6 +364,8 @@ class TableTransformer(BaseEstimator):
             "max_fit_rows": self.max_fit_rows,
             "point_mass_share": self.point_mass_share,
             "point_mass_values": self.point_mass_values,
+            "metadata": metadata_to_plain(resolve_metadata(self.metadata)) or None,
+            "private_statistics": check_private(self.private_statistics),
             "random_state": int(seed) if isinstance(seed, numbers.Integral) else None,
         }
         config = {
@@ -360,6 +374,8 @@ class TableTransformer(BaseEstimator):
             "params": params,
             "discrete_columns": list(self.discrete_columns_),
             "columns": columns,
+            "sources": dict(self.sources_),
+            "private_spent": dict(self.private_spent_),
         }
         return config, arrays
 
@@ -374,11 +390,15 @@ class TableTransformer(BaseEstimator):
                 f"this fairsynth reads version {STATE_VERSION}."
             )
         try:
-            # states written before point masses existed were fitted without them
-            older = {"point_mass_share": None, "point_mass_values": None}
-            transformer = cls(**{**older, **config["params"]})
+            # states written before point masses, metadata and private statistics existed
+            # were fitted without them, every column read from the data
+            older = {"point_mass_share": None, "point_mass_values": None, "metadata": None}
+            transformer = cls(**{**older, "private_statistics": None, **config["params"]})
             codecs = [CODECS[c["codec"]].from_config(c, arrays) for c in config["columns"]]
             transformer._set_fitted(codecs, list(config["discrete_columns"]))
+            transformer.sources_ = dict(config.get("sources", {c.name: "data" for c in codecs}))
+            nothing = {"epsilon": 0.0, "delta": 0.0}
+            transformer.private_spent_ = dict(config.get("private_spent", nothing))
         except ModelFileError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
