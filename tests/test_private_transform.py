@@ -126,6 +126,11 @@ def test_an_unlisted_value_without_other_is_refused_naming_it() -> None:
         ({"age": {"bounds": [0.5, 9], "integer": True}}, ParameterError, r"'age'.*whole numbers"),
         ({"age": {"bounds": [0, 9], "points": [1]}}, ParameterError, r"'age': unknown key.*'poi"),
         ({"age": {"bounds": [0, 9], "point_masses": [10]}}, ParameterError, r"'age'.*outside"),
+        (
+            {"age": {"bounds": [0, 9], "integer": True, "point_masses": [0.5]}},
+            ParameterError,
+            r"'age': point_masses \[0.5\] of an integer column must be whole",
+        ),
         ({"age": {}}, ParameterError, r"column 'age': give 'categories'.*or 'bounds'"),
         ({"city": {"categories": []}}, ParameterError, r"column 'city': categories must be a n"),
         ({"city": {"categories": ["a", "a"]}}, ParameterError, r"'city': category 'a' .*twice"),
@@ -200,7 +205,7 @@ def test_columns_without_metadata_are_released_privately_and_accounted() -> None
     assert tt.categories("city") == ["Avon", "Bath", None]  # the rare city went to 'other'
     assert tt.categories("paid") == [False, True]  # a bool column costs nothing
     low, high, points, _ = tt.value_range("income")
-    assert low == 0.0 and 1e5 <= high < 1e6 and not points  # the outlier is clipped
+    assert low == 0.0 and 1e5 <= high < 1e6 and points == [0.0]  # the outlier is clipped
     assert set(model.sample(300, random_state=0)["city"].dropna()) <= {"Avon", "Bath"}
 
 
@@ -251,3 +256,16 @@ def test_a_state_written_before_metadata_loads_as_read_from_the_data() -> None:
     old = TableTransformer.from_state(config, arrays)
     assert set(old.sources_.values()) == {"data"} and old.private_spent_["epsilon"] == 0.0
     assert np.array_equal(old.transform(table()), fresh.transform(table()))
+
+
+def test_declared_numbers_tile_their_bounds_and_round_trip() -> None:
+    data = table(n=400).drop(index=0).reset_index(drop=True)
+    data["stars"] = np.random.default_rng(0).integers(1, 6, len(data))
+    meta = {**METADATA, "stars": {"bounds": [1, 5], "integer": True}}
+    tt = TableTransformer(metadata=meta, max_modes=10, point_mass_values=20).fit(data)
+    widths = {s.column: s.width for s in tt.spans_ if s.kind == "onehot"}
+    assert widths["age"] == 10 and widths["income"] == 11  # ten tiles; + the point mass 0
+    assert tt.value_range("stars")[2] == [1, 2, 3, 4, 5]  # few whole numbers: each a point
+    back = tt.inverse_transform(tt.transform(data, random_state=0))
+    pd.testing.assert_frame_equal(back.drop(columns="income"), data.drop(columns="income"))
+    np.testing.assert_allclose(back["income"], data["income"], rtol=1e-6, atol=0.02)

@@ -98,14 +98,15 @@ class ContinuousColumn(Column):
     @classmethod
     def from_bounds(
         cls, name: str, dtype: Any, bounds: tuple[float, float], *, integer: bool,
-        decimals: int | None, points: tuple[float, ...], missing: bool,
+        decimals: int | None, points: tuple[float, ...], missing: bool, modes: int = 1,
     ) -> ContinuousColumn:  # fmt: skip
         """A number column scaled to given bounds, read from nothing but its arguments.
 
-        One mode spans ``bounds`` (scalar ±0.99 at the bounds, no mixture fitted), and each of
-        ``points`` is a point mode; values are clipped to the bounds when encoded. For metadata
-        and for bounds released by a private fit (docs/privacy.md). Equal bounds give a single
-        point mode at that value.
+        ``modes`` modes of equal width tile ``bounds`` (no mixture is fitted: a value's mode
+        is the tile it falls in, its scalar ±0.99 at the tile's edges), and each of ``points``
+        is a point mode; values are clipped to the bounds when encoded. For metadata and for
+        bounds released by a private fit (docs/privacy.md). ``modes=0`` (points only) or equal
+        bounds (a single point mode at that value) give no tiles.
         """
         low, high = float(bounds[0]), float(bounds[1])
         scale = max(abs(low), abs(high)) or 1.0
@@ -113,14 +114,15 @@ class ContinuousColumn(Column):
         stats: dict[str, Any] = {"kind": "number", "unit": "", "integer": bool(integer)}
         stats.update(decimals=decimals, origin=0, step=1, lo=low, hi=high, scale=scale)
         stats.update(center=center, spread=spread, clip=True)
-        if high == low:
-            points = tuple(sorted({*points, low}))
+        if high == low or not modes:
+            points, modes = tuple(sorted({*points, low} if high == low else set(points))), 0
         stats["points"] = [float(p) for p in points]
-        std = 1.0 / (_STD_MULTIPLIER * _SCALAR_LIMIT)  # the bounds at scalar ±0.99
-        one = np.ones(1) if high > low else np.zeros(0)
+        # in z, the bounds are -1 and 1: tile k is centred on -1 + (2k + 1) / modes
+        centres = -1.0 + (2.0 * np.arange(modes) + 1.0) / max(modes, 1)
+        std = np.full(modes, 1.0 / (max(modes, 1) * _STD_MULTIPLIER * _SCALAR_LIMIT))
         mixture = Mixture(
-            mean=0 * one, prec=one / std**2, const=0 * one, valid=np.flatnonzero(one),
-            mode_mean=0 * one, mode_std=std * one,
+            mean=centres, prec=1.0 / std**2, const=np.zeros(modes), valid=np.arange(modes),
+            mode_mean=centres, mode_std=std,
         )  # fmt: skip
         mixture.add_points((np.asarray(points, dtype=np.float64) / scale - center) / spread)
         return cls(name, dtype, missing, stats, mixture)

@@ -94,13 +94,18 @@ def _is_time(dtype: Any) -> bool:
 
 
 def plan_private(
-    frame: pd.DataFrame, discrete: set[str], described: Mapping[str, ColumnSpec], budget: dict
+    frame: pd.DataFrame,
+    discrete: set[str],
+    described: Mapping[str, ColumnSpec],
+    budget: dict,
+    points: bool = False,
 ) -> dict[str, dict[str, float]]:
     """The (ε, δ) each column released privately gets: equal shares of ``budget``.
 
     The columns not described by metadata, but for times (read from the data as given) and
     numpy bool columns (their categories, False and True, are known from the dtype). δ is
-    shared among the discrete ones only: the bounds' histogram spends none. Basic composition
+    shared among those whose release selects values (the discrete ones, and the numeric ones
+    when ``points``: their point masses); the bounds' histogram spends none. Basic composition
     (the shares add up to the budget).
     """
     needing = [
@@ -108,25 +113,31 @@ def plan_private(
         if name not in described and not _is_time(frame[name].dtype)
         and not (name in discrete and _is_bool(frame[name].dtype))
     ]  # fmt: skip
-    n_discrete = sum(name in discrete for name in needing)
+    selecting = [name for name in needing if points or name in discrete]
     return {
         name: {
             "epsilon": budget["epsilon"] / len(needing),
-            "delta": budget["delta"] / n_discrete if name in discrete else 0.0,
+            "delta": budget["delta"] / len(selecting) if name in selecting else 0.0,
         }
         for name in needing
     }
 
 
 def private_spec(
-    series: pd.Series, discrete: bool, share: dict[str, float] | None, rng: np.random.Generator
+    series: pd.Series,
+    discrete: bool,
+    share: dict[str, float] | None,
+    rng: np.random.Generator,
+    point_share: float | None = None,
 ) -> ColumnSpec:
     """The spec of a column not described by metadata, released with ``share`` of the budget.
 
     A discrete column: its categories by partition selection, and always a last category for
     missing, which the values not released are mapped to; a numpy bool column: False and True,
     at no cost. A numeric column: bounds from the noisy histogram (widened to whole numbers
-    for an integer dtype), and a missing block when its dtype can hold missing values.
+    for an integer dtype), a missing block when its dtype can hold missing values, and with
+    ``point_share`` its point masses: the values whose noisy count passes both the partition
+    selection's threshold and ``point_share`` of the rows (ε split in half between the two).
     """
     dtype = series.dtype
     if discrete and _is_bool(dtype):
@@ -135,9 +146,13 @@ def private_spec(
     if discrete:
         kept = private_categories(series, share["epsilon"], share["delta"], rng)
         return ColumnSpec("discrete", categories=tuple(kept), missing=True, other=(None,))
-    bounds = private_bounds(
-        series.to_numpy(dtype=np.float64, na_value=np.nan), share["epsilon"], rng
-    )
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    epsilon = share["epsilon"] / (1 if point_share is None else 2)
+    bounds = private_bounds(values, epsilon, rng)
+    points: list[Any] = []
+    if point_share is not None:  # n, the rows, is public (as for DP-SGD's sample rate)
+        least = point_share * len(values)
+        points = private_categories(pd.Series(values), epsilon, share["delta"], rng, least)
     holds_missing = np.dtype(dtype).kind not in "iub" if isinstance(dtype, np.dtype) else True
     if bounds is None:
         return ColumnSpec("numeric", missing=holds_missing)
@@ -145,7 +160,10 @@ def private_spec(
     low, high = bounds
     if integer:
         low, high = float(math.floor(low)), float(math.ceil(high))
-    return ColumnSpec("numeric", missing=holds_missing, bounds=(low, high), integer=integer)
+    inside = tuple(float(p) for p in points if low <= p <= high)
+    return ColumnSpec(
+        "numeric", missing=holds_missing, bounds=(low, high), integer=integer, point_masses=inside
+    )
 
 
 def _nullable(dtype: Any) -> Any:
@@ -160,12 +178,17 @@ def _nullable(dtype: Any) -> Any:
     return dtype
 
 
-def declared_codec(name: str, series: pd.Series, spec: ColumnSpec, source: str) -> Column:
+def declared_codec(
+    name: str, series: pd.Series, spec: ColumnSpec, source: str, params: dict[str, Any]
+) -> Column:
     """The codec of a column from ``spec`` alone; the data is checked against it.
 
     ``source``: 'metadata' (a value outside the categories, or a missing value the metadata
     does not allow, is a :class:`DataError`; values outside the bounds are clipped, with a
     warning) or 'dp' (released privately: the spec covers every row by construction).
+    A numeric column gets ``params["max_modes"]`` tiles of its bounds, or, when it is whole
+    and its bounds hold at most ``params["point_mass_values"]`` whole numbers, a point mode
+    for each of them (the transformer's rule for few whole numbers, applied to the bounds).
     """
     missing = series.isna()
     if missing.any() and not spec.missing:
@@ -193,9 +216,16 @@ def declared_codec(name: str, series: pd.Series, spec: ColumnSpec, source: str) 
         )
     if source == "metadata":
         _warn_clipped(name, series, spec.bounds)
+    low, high = spec.bounds
+    points, modes = spec.point_masses, int(params["max_modes"])
+    few = params["point_mass_values"]
+    if integer:  # tiles narrower than two whole numbers would split them
+        modes = max(1, min(modes, int(high - low + 1) // 2))
+    if integer and few is not None and high - low + 1 <= few:
+        points, modes = tuple(np.arange(math.ceil(low), math.floor(high) + 1.0)), 0
     return ContinuousColumn.from_bounds(
         name, dtype, spec.bounds, integer=integer, decimals=spec.decimals,
-        points=spec.point_masses, missing=spec.missing,
+        points=points, missing=spec.missing, modes=modes,
     )  # fmt: skip
 
 
@@ -262,7 +292,10 @@ def fit_codecs(
     table as given); ``spent``: the ε and δ of the private releases (basic composition);
     ``not_modelled``: ``(name, why)`` of the columns read from the data and not modelled.
     """
-    shares = plan_private(frame, discrete, specs, private) if private else {}
+    point_share = params["point_mass_share"]
+    shares = (
+        plan_private(frame, discrete, specs, private, point_share is not None) if private else {}
+    )
     noise = secret_rng() if shares else None  # never random_state: it is saved
     codecs: list[Column] = []
     sources: dict[str, str] = {}
@@ -270,11 +303,12 @@ def fit_codecs(
     for name in frame.columns:
         series, is_discrete = frame[name], name in discrete
         if name in specs:
-            codec, sources[name] = declared_codec(name, series, specs[name], "metadata"), "metadata"
+            codec = declared_codec(name, series, specs[name], "metadata", params)
+            sources[name] = "metadata"
         elif name in shares or (private and is_discrete and _is_bool(series.dtype)):
             assert noise is not None or name not in shares
-            spec = private_spec(series, is_discrete, shares.get(name), noise or rng)
-            codec = declared_codec(name, series, spec, "dp")
+            spec = private_spec(series, is_discrete, shares.get(name), noise or rng, point_share)
+            codec = declared_codec(name, series, spec, "dp", params)
             sources[name] = "dp" if name in shares else "dtype"
         else:
             codec, why = fit_column(name, series, is_discrete, rng, params)

@@ -155,6 +155,8 @@ def _numeric(column: str, spec: Mapping[str, Any]) -> ColumnSpec:
     outside = [p for p in points if not low <= float(p) <= high]
     if outside:
         raise _bad(column, f"point_masses {outside!r} lie outside its bounds [{low:g}, {high:g}].")
+    if integer and not all(float(p).is_integer() for p in points):
+        raise _bad(column, f"point_masses {list(points)!r} of an integer column must be whole.")
     missing = spec.get("missing", False)
     if not isinstance(missing, bool):
         raise _bad(column, f"missing must be true or false, got {missing!r}.")

@@ -23,6 +23,10 @@ or removing one row:
   that an empty bin passes with probability below 1e-3 over all bins (post-processing). The
   bounds are exact to a factor ``2^(1/B)``; values outside them are clipped.
 
+A numeric column's point masses (values held by a share of the rows, like the zeros of a
+capital-gain column) are released by the partition selection too, with the share of the rows
+as a second threshold.
+
 Neither release is a count: a private column keeps a last category (a missing block for a
 number) whatever the data, and the values not released are encoded there, so the layout of
 the transform depends on the released values alone.
@@ -68,19 +72,25 @@ def numeric_threshold(epsilon: float) -> float:
 
 
 def private_categories(
-    series: pd.Series, epsilon: float, delta: float, rng: np.random.Generator
+    series: pd.Series,
+    epsilon: float,
+    delta: float,
+    rng: np.random.Generator,
+    least: float = 0.0,
 ) -> list[Any]:
     """The values of ``series`` released by Laplace partition selection; (ε, δ)-DP.
 
     Missing values are not a partition: a privately selected column always keeps a last
-    category for missing and for the values not released (docs/privacy.md). The released
+    category for missing and for the values not released (docs/privacy.md). ``least``: a
+    value's noisy count must pass this too (a numeric column's point masses, held by a share
+    of the rows; a higher threshold is post-processing of the noisy counts). The released
     values are sorted where they compare.
     """
     present = series[series.notna()].to_numpy(dtype=object)
     codes, uniques = pd.factorize(present, sort=False)
     counts = np.bincount(codes, minlength=len(uniques))
     noisy = counts + rng.laplace(0.0, 1.0 / epsilon, len(counts))
-    passed = noisy > category_threshold(epsilon, delta)
+    passed = noisy > max(category_threshold(epsilon, delta), least)
     kept = [v for v, ok in zip(uniques, passed, strict=True) if ok]
     try:
         return sorted(kept)
