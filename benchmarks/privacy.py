@@ -19,6 +19,14 @@ Usage::
 
 ``--recipe`` fits with :data:`RECIPE`, the private settings chosen by the sweep of
 benchmarks/privacy_sweep.py (docs/privacy.md), instead of PTGAN's defaults.
+
+``--transform`` says where a private fit's transform takes its categories and bounds from:
+``data`` (the table as given, not covered by ε: the rows before the private transform, case
+names unchanged), ``private`` (released with DP, a quarter of ε: the library's default;
+cases ``...-private``) or ``metadata`` (:data:`METADATA`, Adult's public codebook categories
+and round bounds; cases ``...-metadata``)::
+
+    python -m benchmarks.privacy --fit --recipe --configs eps3 --seeds 0 --transform metadata
 """
 
 from __future__ import annotations
@@ -40,15 +48,28 @@ CONFIGS: dict[str, float | None] = {"none": None, "eps1": 1.0, "eps3": 3.0, "eps
 # Rows alone (no tempering, no coherency penalty: sensitivity C, not 2C), a one-layer critic,
 # 1,000 rows a step, a faster learning rate, 3,000 steps (100 epochs of Adult): the sweep of
 # benchmarks/privacy_sweep.py, docs/privacy.md "Tuning a private fit"
+METADATA = RESULTS.parent / "adult_metadata.json"  # UCI's adult.names, top codes, round bounds
+TRANSFORMS = ("data", "private", "metadata")
 RECIPE: dict[str, Any] = {
     "epochs": 100, "batch_size": 1000, "critic_dims": (128,), "learning_rate": 3e-4,
     "temperature_ratio": 1.0, "coherency_weight": 0.0,
 }  # fmt: skip
 
 
+def _privacy(epsilon: float | None, n_rows: int, transform: str) -> Any:
+    """The ``privacy`` parameter of a case (δ = 1/n²)."""
+    if epsilon is None:
+        return None
+    if transform == "metadata":
+        return {"epsilon": epsilon, "delta": 1.0 / n_rows**2,
+                "metadata": json.loads(METADATA.read_text())}  # fmt: skip
+    return {"epsilon": epsilon, "delta": 1.0 / n_rows**2, "transform": transform}
+
+
 def fit_one(
-    config: str, seed: int, work: Path, epochs: int | str = "auto", recipe: bool = False
-) -> dict[str, Any]:
+    config: str, seed: int, work: Path, epochs: int | str = "auto", recipe: bool = False,
+    transform: str = "data",
+) -> dict[str, Any]:  # fmt: skip
     """Fit, sample and keep the rows; return the fit's record."""
     import torch
 
@@ -57,7 +78,7 @@ def fit_one(
 
     ds = load_dataset("adult")
     epsilon = CONFIGS[config]
-    privacy = None if epsilon is None else (epsilon, 1.0 / len(ds.train) ** 2)
+    privacy = _privacy(epsilon, len(ds.train), transform)
     model = PTGANSynthesizer(
         random_state=seed,
         verbose=False,
@@ -72,15 +93,16 @@ def fit_one(
     started = time.perf_counter()
     synthetic = model.sample(len(ds.train), random_state=seed)
     work.mkdir(parents=True, exist_ok=True)
-    case = _case(config, epochs, recipe)
+    case = _case(config, epochs, recipe, transform)
     synthetic.to_csv(work / f"{case}-{seed}.csv.gz", index=False)
     spent = getattr(model, "privacy_", None)
     return {
         "Synthesizer": f"PTGAN {case}",
         "Dataset": "adult",
         "seed": seed,
-        "privacy": privacy,
+        "privacy": privacy if transform != "metadata" else {**privacy, "metadata": METADATA.name},
         "epsilon_spent": None if spent is None else round(spent["epsilon"], 4),
+        "transform_epsilon": None if spent is None else spent.get("transform_epsilon"),
         "noise_multiplier": None if spent is None else round(spent["noise_multiplier"], 4),
         "steps": int(sum(h["steps"] for h in model.history_)),
         "params": {k: getattr(model, k) for k in RECIPE},
@@ -91,11 +113,12 @@ def fit_one(
     }
 
 
-def _case(config: str, epochs: int | str, recipe: bool = False) -> str:
-    """The name of a case: the config, and the epochs when not 'auto', or '-recipe'."""
-    if recipe:
-        return f"{config}-recipe"
-    return config if epochs == "auto" else f"{config}-epochs{epochs}"
+def _case(config: str, epochs: int | str, recipe: bool = False, transform: str = "data") -> str:
+    """The name of a case: the config, the epochs when not 'auto' or '-recipe', the transform
+    when not 'data' (and the fit private)."""
+    name = f"{config}-recipe" if recipe else (
+        config if epochs == "auto" else f"{config}-epochs{epochs}")  # fmt: skip
+    return name if transform == "data" or CONFIGS[config] is None else f"{name}-{transform}"
 
 
 def score_one(fit: dict[str, Any], work: Path) -> dict[str, Any]:
@@ -133,6 +156,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--epochs", default="auto", help="'auto' (6,000 steps) or a number")
     parser.add_argument("--recipe", action="store_true", help="fit with RECIPE (not --epochs)")
+    parser.add_argument("--transform", default="data", choices=TRANSFORMS,
+                        help="a private fit's categories and bounds: from the table as given, "
+                        "released with DP, or from METADATA")  # fmt: skip
     stage = parser.add_mutually_exclusive_group(required=True)
     stage.add_argument("--fit", action="store_true")
     stage.add_argument("--score", action="store_true")
@@ -140,16 +166,20 @@ def main() -> None:
     args = parser.parse_args()
     epochs = args.epochs if args.epochs == "auto" else int(args.epochs)
     if args.single:  # one fit, in a process of its own
-        row = fit_one(args.single[0], int(args.single[1]), args.work, epochs, args.recipe)
+        row = fit_one(
+            args.single[0], int(args.single[1]), args.work, epochs, args.recipe, args.transform
+        )
         print(json.dumps(row), flush=True)
         return
     for config in args.configs:
         for seed in args.seeds:
-            record = args.work / f"{_case(config, epochs, args.recipe)}-{seed}.json"
+            case = _case(config, epochs, args.recipe, args.transform)
+            record = args.work / f"{case}-{seed}.json"
             if args.fit:
                 command = [sys.executable, "-m", "benchmarks.privacy", "--work", str(args.work),
                            "--epochs", str(epochs)]  # fmt: skip
                 command += ["--recipe"] if args.recipe else []
+                command += ["--transform", args.transform]
                 out = subprocess.run(
                     [*command, "--single", config, str(seed)], capture_output=True, text=True
                 )
