@@ -401,13 +401,19 @@ class BaseSynthesizer(ModelFiles, BaseEstimator):
             done = 0
             while done < total:
                 size = min(chunk, total - done)
-                with torch.no_grad(), torch_threads(threads):
-                    rows = self._generate(size, generator, plan).cpu().numpy()
-                yield self.transformer_.inverse_transform(rows)
+                yield self._draw_rows(size, generator, plan, threads)
                 done += size
         finally:
             for net, mode in zip(networks, modes, strict=True):
                 net.train(mode)
+
+    def _draw_rows(
+        self, n_rows: int, generator: torch.Generator, plan: Any, threads: int
+    ) -> pd.DataFrame:
+        """``n_rows`` decoded rows of a sample (a hook: PTGAN picks them among candidates)."""
+        with torch.no_grad(), torch_threads(threads):
+            rows = self._generate(n_rows, generator, plan).cpu().numpy()
+        return self.transformer_.inverse_transform(rows)
 
     def sample(self, n_samples: int, *, random_state: Any = None, **options: Any) -> pd.DataFrame:
         """Draw synthetic rows.

@@ -18,6 +18,7 @@ from fairsynth.models._constraints import Constraint, Interval, Options
 from fairsynth.models._tempered import TemperedSteps
 from fairsynth.models.base import BaseSynthesizer
 from fairsynth.models.callbacks import Callback
+from fairsynth.models.checkpoint import Checkpoint
 from fairsynth.models.conditioning import CategorySampler, ConditionQueue
 from fairsynth.models.conditions import condition_table, sampler_positions
 from fairsynth.models.privacy import (
@@ -25,6 +26,7 @@ from fairsynth.models.privacy import (
     resolve_privacy,
 )
 from fairsynth.models.private_fit import transform_budget
+from fairsynth.models.refine import FitRefiner, Refiner, refined_rows, resolve_refine
 from fairsynth.nn.losses import LOSSES, get_loss
 from fairsynth.nn.nets import Critic, Generator, WeightAverage
 from fairsynth.transform import OutputSpan, TableTransformer
@@ -135,6 +137,13 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
         :class:`~fairsynth.exceptions.FitCheckWarning` when they look failed
         (:mod:`fairsynth.models.fitcheck`); the result is ``fit_check_``. 'auto' checks fits of a
         minute or more, where it costs a few percent of the fit.
+    refine : int or 'auto', default='auto'
+        Pick each sampled row among this many candidates, by the odds of a classifier trained
+        at the end of ``fit`` to tell training rows from generated ones (importance
+        resampling, :mod:`fairsynth.models.refine`): rows a classifier would call generated
+        are drawn less often. Conditions and a fair model's cells keep their counts. 1
+        switches it off (sampling about k times faster); 'auto' is 4, or 1 under ``privacy``
+        (the classifier reads the real rows).
     random_state : int, RandomState, Generator or None
         Seed; with the same seed, data, device and ``n_threads_`` the result is identical.
     verbose : bool, default=True
@@ -180,6 +189,8 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
         The CPU threads the fit used.
     fit_check_ : dict or None
         The end-of-fit check's result (None when it did not run).
+    refiner_ : Refiner or None
+        The classifier that ``refine`` draws by (None when ``refine`` is 1).
     n_features_in_ : int
         Number of columns seen in ``fit``.
     feature_names_in_ : ndarray of str
@@ -207,6 +218,7 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
     _network_names = ("generator_", "critic_", "generator_ema_")
     _optimizer_names = ("_d_optimizer", "_g_optimizer")
     conditioner_: Any = None  # the conditioning object of a conditional model
+    refiner_: Refiner | None = None  # the classifier that picks sampled rows (refine.py)
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
         "norm": [Options("batch", "layer", "none")],
         "categorical_head": [Options("softmax", "gumbel")],
@@ -219,6 +231,7 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
         "critic_steps": _POSITIVE_INTEGER,
         "pac": _POSITIVE_INTEGER,
         "generator_heads": [Options("joint", "columns")],
+        "refine": [Interval(Integral, 1, None), Options("auto")],
     }
 
     def __init__(
@@ -252,6 +265,7 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
         device: str = "auto",
         n_threads: int | Literal["auto"] = "auto",
         fit_check: bool | Literal["auto"] = "auto",
+        refine: int | Literal["auto"] = "auto",
         random_state: Any = None,
         verbose: bool = True,
         sample_batch_size: int = 50_000,
@@ -287,6 +301,7 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
         self.device = device
         self.n_threads = n_threads
         self.fit_check = fit_check
+        self.refine = refine
         self.random_state = random_state
         self.verbose = verbose
         self.sample_batch_size = sample_batch_size
@@ -303,6 +318,11 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
             )
         resolve_privacy(self.privacy)
         check_privacy(self)
+        if self.privacy is not None and resolve_refine(self) > 1:
+            raise ParameterError(
+                f"refine={self.refine!r} with privacy: the refiner learns the real rows outside "
+                "DP-SGD; give refine=1 (or 'auto', which is 1 under privacy)."
+            )
 
     def _transformer_discrete(self) -> Sequence[str] | None:
         """The columns the transformer models as categories (a hook for subclasses)."""
@@ -335,6 +355,7 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
             "training_by_sampling": False,
             "generator_heads": "joint",
             "privacy": None,
+            "refine": 1,
         }
 
     # ------------------------------------------------------------------ conditioning
@@ -378,12 +399,15 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
             state["privacy_"] = self.privacy_
         if isinstance(self.conditioner_, CategorySampler):
             state["category_counts_"] = self.conditioner_.counts
+        state["refiner_trees_"] = None if self.refiner_ is None else self.refiner_.get_state()
         return state
 
     def _set_fitted_state(self, fitted: dict[str, Any]) -> None:
         fitted = dict(fitted)
         counts = fitted.pop("category_counts_", None)
+        refiner = fitted.pop("refiner_trees_", None)
         super()._set_fitted_state(fitted)
+        self.refiner_ = None if refiner is None else Refiner(refiner)
         if counts is not None:
             blocks = self._category_blocks()
             self.conditioner_ = CategorySampler(blocks, self.device_).restore(counts)
@@ -412,6 +436,14 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
         """Width of the condition appended to the generator's noise (0 without one)."""
         return 0 if self.conditioner_ is None else self.conditioner_.width
 
+    def _collect_callbacks(self) -> list[Callback]:
+        callbacks = super()._collect_callbacks()
+        self.refiner_ = None  # a refit's rows are not the last fit's
+        if resolve_refine(self) > 1:  # trained as training ends, before a checkpoint is written
+            at = next((i for i, c in enumerate(callbacks) if isinstance(c, Checkpoint)), None)
+            callbacks.insert(len(callbacks) if at is None else at, FitRefiner())
+        return callbacks
+
     def _check_fit(self, data: pd.DataFrame, seed: int) -> None:
         if self.privacy is None:
             return super()._check_fit(data, seed)
@@ -422,11 +454,28 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
         return self.generator_ if self.generator_ema_ is None else self.generator_ema_
 
     def _generate(self, n_rows: int, generator: torch.Generator, plan: Any) -> Tensor:
-        noise = torch.randn((n_rows, self.noise_dim), generator=generator, device=self.device_)
-        zeros = torch.zeros((n_rows, 1), device=self.device_)
+        return self._candidates(n_rows, 1, generator, plan)[0]
+
+    def _candidates(
+        self, n_rows: int, k: int, generator: torch.Generator, plan: Any
+    ) -> tuple[Tensor, np.ndarray]:
+        """``k`` generated rows for each of ``n_rows`` (row ``j * n_rows + i`` is candidate ``j``
+        of row ``i``, on its condition), and the condition group of each."""
+        noise = torch.randn((k * n_rows, self.noise_dim), generator=generator, device=self.device_)
+        zeros = torch.zeros((k * n_rows, 1), device=self.device_)
         conditioner = self.conditioner_
         if conditioner is None:
-            return self._sampler()(noise, zeros)
+            return self._sampler()(noise, zeros), np.zeros(k * n_rows, dtype=np.int64)
         condition = conditioner.sample_conditions(plan, n_rows)
+        groups = torch.unique(condition, dim=0, return_inverse=True)[1].repeat(k)
+        condition = condition.repeat(k, 1)
         rows = self._sampler()(torch.cat([noise, condition], 1), zeros)
-        return conditioner.paste(rows, condition)
+        return conditioner.paste(rows, condition), groups.cpu().numpy()
+
+    def _draw_rows(
+        self, n_rows: int, generator: torch.Generator, plan: Any, threads: int
+    ) -> pd.DataFrame:
+        k = resolve_refine(self)
+        if self.refiner_ is None or k < 2:
+            return super()._draw_rows(n_rows, generator, plan, threads)
+        return refined_rows(self, n_rows, generator, plan, threads, k)

@@ -1,0 +1,309 @@
+"""Importance resampling: each sampled row is chosen among candidates by how real it looks.
+
+A GAN's rows differ from real ones in ways a classifier finds (the detection AUC of
+docs/evaluation.md). After training, a gradient-boosted classifier learns the training rows
+against as many generated ones; its odds ``p(real | x) / p(generated | x)`` estimate the density
+ratio of the data to the model at ``x``. At sampling, ``k`` candidates are generated for each
+wanted row and rows are drawn from them with probability proportional to that ratio, without
+replacement (Gumbel top-k), within each group of candidates that share a condition (a fair
+model's (group, outcome) cell, a conditioned column's value), so conditions and the fairness
+knob keep their counts exactly. This is sampling-importance-resampling with a classifier's
+density ratio: Grover et al., "Bias correction of learned generative models using
+likelihood-free importance weighting", NeurIPS 2019 (arXiv 1906.09531); with the GAN's own
+discriminator it is Azadi et al.'s discriminator rejection sampling (ICLR 2019, arXiv
+1810.06758). docs/method.md has the measurements.
+
+The classifier reads a row as the position of each number among the training column's
+quantiles and a one-hot block per discrete column. Its trees are kept as plain arrays (the
+model file holds no pickle) and evaluated here with numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from fairsynth.evaluation._prepare import limit_threads
+from fairsynth.models.callbacks import Callback
+from fairsynth.models.threads import torch_threads
+from fairsynth.transform._continuous import _numeric_values, _time_kind
+
+__all__ = [
+    "FitRefiner",
+    "Refiner",
+    "choose_rows",
+    "fit_refiner",
+    "refined_rows",
+    "resolve_refine",
+]
+
+_KNOTS = np.linspace(0.0, 1.0, 129)  # quantiles a number is placed among
+_TREES = 100  # boosting iterations (measured: 30-300 give the same detection; docs/method.md)
+_LEARNING_RATE = 0.3
+_LEAVES = 31
+_MAX_LOG_WEIGHT = 30.0
+_CHUNK = 8192  # rows whose tree paths are followed at once
+
+
+def _numbers(column: pd.Series) -> np.ndarray:
+    """A numeric, datetime or timedelta column as floats (missing as NaN), as the transform
+    reads it."""
+    kind, unit = _time_kind(column.dtype)
+    values, missing = _numeric_values(column, str(column.name), kind, unit)
+    out = values.astype(float)
+    out[missing] = np.nan
+    return out
+
+
+class Refiner:
+    """A real-versus-generated classifier whose log-odds weigh candidate rows.
+
+    Build one with :meth:`fit`; :meth:`log_weights` scores decoded rows; :meth:`get_state` and
+    :meth:`from_state` carry it through a model file as plain JSON.
+    """
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.numeric: list[str] = list(state["numeric"])
+        knots = np.asarray(state["knots"], dtype=float)
+        self.knots = knots.reshape(len(self.numeric), len(_KNOTS))
+        self.levels: dict[str, list[str]] = {k: list(v) for k, v in state["levels"].items()}
+        self.baseline = float(state["baseline"])
+        self.roots = np.asarray(state["roots"], dtype=np.int64)
+        self.depth = int(state["depth"])
+        nodes = state["nodes"]
+        self.feature = np.asarray(nodes["feature"], dtype=np.int64)
+        self.threshold = np.asarray(nodes["threshold"], dtype=float)
+        self.left = np.asarray(nodes["left"], dtype=np.int64)
+        self.right = np.asarray(nodes["right"], dtype=np.int64)
+        self.value = np.asarray(nodes["value"], dtype=float)
+        self.leaf = self.left == np.arange(len(self.left))
+
+    # ------------------------------------------------------------------------ features
+    @staticmethod
+    def _levels(column: pd.Series) -> list[str]:
+        return [str(v) for v in pd.unique(column.astype(str))]
+
+    def features(self, rows: pd.DataFrame) -> np.ndarray:
+        """The classifier's view of ``rows``: quantile positions, then one-hot categories."""
+        blocks = []
+        for i, column in enumerate(self.numeric):
+            values = _numbers(rows[column])
+            position = np.interp(values, self.knots[i], _KNOTS)
+            blocks.append(np.where(np.isnan(values), -1.0, position)[:, None])
+        for column, levels in self.levels.items():
+            codes = pd.Index(levels).get_indexer(rows[column].astype(str))
+            block = np.zeros((len(rows), len(levels)))
+            known = codes >= 0
+            block[np.flatnonzero(known), codes[known]] = 1.0
+            blocks.append(block)
+        return np.hstack(blocks) if blocks else np.zeros((len(rows), 0))
+
+    # ----------------------------------------------------------------------------- fit
+    @classmethod
+    def fit(
+        cls,
+        real: pd.DataFrame,
+        generated: pd.DataFrame,
+        discrete: Sequence[str],
+        *,
+        random_state: int,
+        n_threads: int | None = None,
+    ) -> Refiner:
+        """Train the classifier on ``real`` (label 1) against ``generated`` (label 0)."""
+        numeric = [c for c in real.columns if c not in set(discrete)]
+        knots = [_quantiles(_numbers(real[c])) for c in numeric]
+        state: dict[str, Any] = {
+            "numeric": numeric,
+            "knots": np.asarray(knots, dtype=float).ravel().tolist(),
+            "levels": {c: cls._levels(real[c]) for c in discrete},
+        }
+        shell = cls({**state, **_no_trees()})
+        x = np.vstack([shell.features(real), shell.features(generated)])
+        y = np.r_[np.ones(len(real)), np.zeros(len(generated))]
+        model = HistGradientBoostingClassifier(
+            max_iter=_TREES, learning_rate=_LEARNING_RATE, max_leaf_nodes=_LEAVES,
+            random_state=random_state,
+        )  # fmt: skip
+        with limit_threads(n_threads):
+            model.fit(x, y)
+        # log-odds of "real" at equal class counts: the density ratio the draw needs
+        prior = np.log(len(real) / len(generated))
+        return cls({**state, **_export_trees(model, prior)})
+
+    # ---------------------------------------------------------------------------- use
+    def log_weights(self, rows: pd.DataFrame) -> np.ndarray:
+        """log p(real | row) / p(generated | row) of each row, clipped to +-30."""
+        x = self.features(rows)
+        out = np.empty(len(x))
+        trees, width = len(self.roots), x.shape[1]
+        for start in range(0, len(x), _CHUNK):
+            part = x[start : start + _CHUNK].ravel()
+            rows = len(part) // max(width, 1)
+            node = np.tile(self.roots, rows)  # (row, tree) pairs, row-major
+            active = np.arange(len(node))
+            for _ in range(self.depth):  # follow only the paths that have not reached a leaf
+                at = node.take(active)
+                going = ~self.leaf.take(at)
+                active, at = active[going], at[going]
+                if not len(active):
+                    break
+                value = part.take(active // trees * width + self.feature.take(at))
+                node[active] = np.where(
+                    value <= self.threshold.take(at), self.left.take(at), self.right.take(at)
+                )
+            out[start : start + _CHUNK] = self.value.take(node).reshape(rows, trees).sum(axis=1)
+        return np.clip(self.baseline + out, -_MAX_LOG_WEIGHT, _MAX_LOG_WEIGHT)
+
+    def get_state(self) -> dict[str, Any]:
+        """The refiner as plain JSON data (the inverse of ``Refiner(state)``)."""
+        return {
+            "numeric": self.numeric,
+            "knots": self.knots.ravel().tolist(),
+            "levels": self.levels,
+            "baseline": self.baseline,
+            "roots": self.roots.tolist(),
+            "depth": self.depth,
+            "nodes": {
+                "feature": self.feature.tolist(),
+                "threshold": self.threshold.tolist(),
+                "left": self.left.tolist(),
+                "right": self.right.tolist(),
+                "value": self.value.tolist(),
+            },
+        }
+
+
+def _quantiles(values: np.ndarray) -> np.ndarray:
+    """The column's quantiles at ``_KNOTS`` (zeros for a column without a number)."""
+    values = values[~np.isnan(values)]
+    return np.quantile(values, _KNOTS) if len(values) else np.zeros(len(_KNOTS))
+
+
+def _no_trees() -> dict[str, Any]:
+    empty: dict[str, list[Any]] = {k: [] for k in ("feature", "threshold", "left", "right")}
+    return {"baseline": 0.0, "roots": [], "depth": 0, "nodes": {**empty, "value": []}}
+
+
+def _export_trees(model: HistGradientBoostingClassifier, prior: float) -> dict[str, Any]:
+    """The fitted trees as flat node arrays; a leaf points to itself, so paths can run on.
+
+    Reads scikit-learn's fitted predictors (``_predictors``, each tree's ``nodes`` record
+    array); tests/test_refine.py checks the result against ``decision_function``.
+    """
+    fields: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("feature", "threshold", "left", "right", "value")
+    }
+    roots, depth, offset = [], 0, 0
+    for (tree,) in model._predictors:
+        nodes = tree.nodes
+        index = np.arange(len(nodes)) + offset
+        leaf = nodes["is_leaf"].astype(bool)
+        fields["feature"].append(np.where(leaf, 0, nodes["feature_idx"]))
+        fields["threshold"].append(np.where(leaf, np.inf, nodes["num_threshold"]))
+        fields["left"].append(np.where(leaf, index, nodes["left"] + offset))
+        fields["right"].append(np.where(leaf, index, nodes["right"] + offset))
+        fields["value"].append(np.where(leaf, nodes["value"], 0.0))
+        roots.append(offset)
+        depth = max(depth, int(nodes["depth"].max()))
+        offset += len(nodes)
+    nodes_out = {k: np.concatenate(v).tolist() for k, v in fields.items()}
+    baseline = float(np.ravel(model._baseline_prediction)[0]) - prior
+    return {"baseline": baseline, "roots": roots, "depth": depth, "nodes": nodes_out}
+
+
+def choose_rows(
+    log_weights: np.ndarray, groups: np.ndarray, k: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Pick one row in ``k`` of each group, without replacement, with odds ``exp(log_weights)``.
+
+    ``groups`` labels each candidate; a group of ``m * k`` candidates gives ``m`` rows (Gumbel
+    top-k: the rows with the largest ``log_weight + Gumbel noise``). Candidate ``i`` stands for
+    wanted row ``i % n``; the rows picked for a group fill its wanted rows in order, so row
+    ``j`` of the result shares the condition of wanted row ``j``.
+    """
+    n = len(log_weights) // k
+    keys = log_weights - np.log(-np.log(rng.random(len(log_weights))))
+    order = np.lexsort((-keys, groups))  # by group, best first
+    sorted_groups = groups[order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    rank = np.arange(len(order)) - np.repeat(starts, sizes)
+    picked = order[rank < np.repeat(sizes // k, sizes)]
+    picked = picked[np.lexsort((picked, groups[picked]))]  # by group, then candidate
+    slots = np.argsort(groups[:n], kind="stable")  # wanted rows by group (row i: candidate i)
+    out = np.empty(n, dtype=np.int64)
+    out[slots] = picked
+    return out
+
+
+# ------------------------------------------------------------------ a synthesizer's side
+_FIT_ROWS = 50_000  # training rows (and as many generated ones) the classifier learns at most
+
+
+def resolve_refine(model: Any) -> int:
+    """Candidates per sampled row: ``refine``, where 'auto' is 4, or 1 under ``privacy``."""
+    if model.refine == "auto":
+        return 1 if model.privacy is not None else 4
+    return int(model.refine)
+
+
+class FitRefiner(Callback):
+    """Train the model's refiner when training stops cleanly, on the rows ``fit`` was given.
+
+    Added by the model itself before any :class:`~fairsynth.models.checkpoint.Checkpoint`, so
+    that the last checkpoint holds the refiner, and after the other callbacks (an
+    :class:`~fairsynth.models.stopping.EarlyStopping` restores its best weights first).
+    """
+
+    one_per_fit = True
+
+    def __init__(self) -> None:
+        self._data: pd.DataFrame | None = None
+
+    def on_data(self, model: Any, data: pd.DataFrame) -> int | None:
+        self._data = data
+        return None
+
+    def on_fit_end(self, model: Any) -> None:
+        data, self._data = self._data, None
+        parallel = getattr(model, "_parallel", None)  # a data-parallel fit (distributed.py)
+        if data is None or model.stopped_reason_ not in ("epochs", "time_budget", "callback"):
+            return  # an interrupted or failed fit is kept as it is, unrefined
+        if parallel is not None and not parallel.leads():
+            return  # process 0 writes the model
+        model.refiner_ = fit_refiner(model, data, model._fit_seed)
+
+
+def fit_refiner(model: Any, data: pd.DataFrame, seed: int) -> Refiner:
+    """Train a refiner on a model's training rows against its rows drawn without one."""
+    transformer = model.transformer_
+    modelled = [c for c in transformer.columns_ if transformer.column_spans(c)]  # not IDs
+    rows = min(len(data), _FIT_ROWS)
+    real = data.sample(rows, random_state=seed) if rows < len(data) else data
+    model.refiner_ = None  # the rows it learns against are the generator's own
+    generated = model.sample(rows, random_state=seed + 1)
+    threads = getattr(model, "n_threads_", None)
+    return Refiner.fit(
+        real[modelled], generated[modelled],
+        [c for c in transformer.discrete_columns_ if c in modelled], random_state=seed,
+        n_threads=threads if isinstance(threads, int) else None,
+    )  # fmt: skip
+
+
+def refined_rows(
+    model: Any, n_rows: int, generator: Any, plan: Any, threads: int, k: int
+) -> pd.DataFrame:
+    """``n_rows`` rows, each picked among ``k`` candidates by the model's refiner."""
+    with torch.no_grad(), torch_threads(threads):
+        candidates, groups = model._candidates(n_rows, k, generator, plan)
+        seed = int(torch.randint(2**62, (1,), generator=generator, device=generator.device))
+    matrix = candidates.cpu().numpy()
+    log_weights = model.refiner_.log_weights(model.transformer_.inverse_transform(matrix))
+    picked = choose_rows(log_weights, groups, k, np.random.default_rng(seed))
+    # decoded again so that columns made afresh (IDs) number the rows sampled, not candidates
+    return model.transformer_.inverse_transform(matrix[picked])

@@ -1,0 +1,130 @@
+"""Importance resampling (fairsynth.models.refine): the trees, the draw, and the models' use."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SMALL_NETS
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from fairsynth import PTGANSynthesizer
+from fairsynth.exceptions import ParameterError
+from fairsynth.models import refine
+from fairsynth.models.fair import FairPTGANSynthesizer
+from fairsynth.models.refine import Refiner, choose_rows
+
+
+def _tables(seed: int = 0, n: int = 3000) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    day = pd.Timestamp("2020-01-01")
+    real = pd.DataFrame({
+        "x": rng.normal(size=n),
+        "c": rng.choice(list("abc"), n),
+        "t": day + pd.to_timedelta(rng.integers(0, 100, n), "D"),
+    })  # fmt: skip
+    generated = pd.DataFrame({
+        "x": rng.normal(0.8, 1.3, size=n),
+        "c": rng.choice(list("abcd"), n, p=[0.5, 0.2, 0.2, 0.1]),
+        "t": day + pd.to_timedelta(rng.integers(0, 130, n), "D"),
+    })  # fmt: skip
+    generated.loc[:10, "x"] = np.nan
+    return real, generated
+
+
+def test_the_trees_as_arrays_score_as_scikit_learn_does() -> None:
+    real, generated = _tables()
+    refiner = Refiner.fit(real, generated, ["c"], random_state=0)
+    x = np.vstack([refiner.features(real), refiner.features(generated)])
+    model = HistGradientBoostingClassifier(
+        max_iter=refine._TREES, learning_rate=refine._LEARNING_RATE,
+        max_leaf_nodes=refine._LEAVES, random_state=0,
+    ).fit(x, np.r_[np.ones(len(real)), np.zeros(len(generated))])  # fmt: skip
+    expected = model.decision_function(refiner.features(generated))
+    np.testing.assert_allclose(refiner.log_weights(generated), expected, atol=1e-9)
+    # and through its plain-JSON state, as a model file carries it
+    again = Refiner(refiner.get_state())
+    np.testing.assert_array_equal(again.log_weights(generated), refiner.log_weights(generated))
+
+
+def test_resampling_moves_the_rows_towards_the_real_ones() -> None:
+    real, _ = _tables(0)
+    _, candidates = _tables(1, n=4 * 3000)
+    _, train = _tables(2)
+    refiner = Refiner.fit(real, train, ["c"], random_state=0)
+    groups = np.zeros(len(candidates), dtype=np.int64)
+    picked = choose_rows(refiner.log_weights(candidates), groups, 4, np.random.default_rng(0))
+    rows = candidates.iloc[picked]
+    assert len(np.unique(picked)) == len(picked) == 3000
+    # the generated mean of x is 0.8 and 10% of c is 'd', a value the data never has
+    assert abs(rows["x"].mean()) < 0.25 < abs(candidates["x"].mean())
+    assert (rows["c"] == "d").mean() < 0.02 < (candidates["c"] == "d").mean()
+
+
+def test_each_group_keeps_its_rows_and_row_j_its_group() -> None:
+    rng = np.random.default_rng(0)
+    n, k = 1000, 3
+    wanted = rng.integers(0, 5, n)  # the group (condition) of each wanted row
+    groups = np.tile(wanted, k)  # candidate j * n + i is one of row i's
+    log_weights = rng.normal(size=n * k)
+    picked = choose_rows(log_weights, groups, k, np.random.default_rng(1))
+    np.testing.assert_array_equal(groups[picked], wanted)
+    assert len(np.unique(picked)) == n
+    # a candidate with an overwhelming weight is always picked
+    log_weights[7] = 30.0
+    assert 7 in choose_rows(log_weights, groups, k, np.random.default_rng(2))
+
+
+def test_a_fitted_model_refines_its_rows_and_keeps_them_through_a_file(
+    adult_small: pd.DataFrame, tmp_path
+) -> None:
+    params = {"epochs": 3, "fit_check": False, "training_by_sampling": True, **SMALL_NETS}
+    model = PTGANSynthesizer(**params).fit(adult_small)  # type: ignore[arg-type]
+    assert model.refiner_ is not None
+    rows = model.sample(200, random_state=3)
+    assert list(rows.columns) == list(adult_small.columns) and len(rows) == 200
+    loaded = PTGANSynthesizer.load(model.save(tmp_path / "m.fairsynth"))
+    pd.testing.assert_frame_equal(loaded.sample(200, random_state=3), rows)
+    # conditions hold exactly on refined rows (the candidates of a row share its condition)
+    women = model.sample(100, random_state=0, conditions={"sex": "Female"})
+    assert (women["sex"] == "Female").all()
+    off = PTGANSynthesizer(**params, refine=1).fit(adult_small)  # type: ignore[arg-type]
+    assert off.refiner_ is None
+    assert not off.sample(200, random_state=3).equals(rows)
+
+
+def test_a_fair_models_cells_keep_their_counts(adult_small: pd.DataFrame) -> None:
+    params = {"sensitive": "sex", "target": "income", "positive_label": ">50K"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # small cells on 600 rows
+        model = FairPTGANSynthesizer(**params, epochs=2, fit_check=False, **SMALL_NETS)
+        model.fit(adult_small)
+        refined = model.sample(400, random_state=5, fairness=1.0)
+        model.refine = 1
+        plain = model.sample(400, random_state=5, fairness=1.0)
+    cells = ["sex", "income"]
+    pd.testing.assert_series_equal(refined.value_counts(cells), plain.value_counts(cells))
+    assert not refined.equals(plain)
+
+
+def test_refine_is_checked_and_refused_under_privacy() -> None:
+    data = pd.DataFrame({"x": np.arange(100.0), "c": ["a", "b"] * 50})
+    with pytest.raises(ParameterError, match="refine"):
+        PTGANSynthesizer(refine=0, **SMALL_NETS).fit(data)
+    with pytest.raises(ParameterError, match="refine=4 with privacy"):
+        PTGANSynthesizer(refine=4, privacy=3.0, epochs=1, **SMALL_NETS).fit(data)
+    private = PTGANSynthesizer(privacy=3.0, **SMALL_NETS)
+    assert refine.resolve_refine(private) == 1
+
+
+def test_columns_made_afresh_number_the_sampled_rows(adult_small: pd.DataFrame) -> None:
+    table = adult_small[["age", "sex", "income"]].assign(id=[f"p{i}" for i in range(600)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the ID column is named in a ColumnHandlingWarning
+        model = PTGANSynthesizer(epochs=2, fit_check=False, **SMALL_NETS).fit(table)
+    refined = model.sample(200, random_state=0)
+    plain = model.set_params(refine=1).sample(200, random_state=0)
+    pd.testing.assert_series_equal(refined["id"], plain["id"])  # IDs of 200 rows, not 800
+    assert not refined.equals(plain)
