@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from fairsynth.evaluation import EvaluationReport, evaluate
     from fairsynth.models.callbacks import Callback
     from fairsynth.models.checkpoint import Checkpoint
+    from fairsynth.models.distributed import DataParallel
     from fairsynth.models.fair import FairPTGANSynthesizer
     from fairsynth.models.gantk import GANTKSynthesizer
     from fairsynth.models.partitions import partition_meta, sample_partition
@@ -38,6 +39,7 @@ _LAZY = {
     "EvaluationReport": "fairsynth.evaluation",
     "Callback": "fairsynth.models.callbacks",
     "Checkpoint": "fairsynth.models.checkpoint",
+    "DataParallel": "fairsynth.models.distributed",
     "EarlyStopping": "fairsynth.models.stopping",
     "partition_meta": "fairsynth.models.partitions",
     "sample_partition": "fairsynth.models.partitions",
@@ -48,6 +50,7 @@ __all__ = [
     "Callback",
     "Checkpoint",
     "DataError",
+    "DataParallel",
     "Dataset",
     "EarlyStopping",
     "EvaluationReport",

@@ -12,6 +12,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 __all__ = [
     "ColumnHandlingWarning",
     "DataError",
+    "DistributedError",
     "FairnessWarning",
     "FairsynthError",
     "FitCheckWarning",
@@ -33,6 +34,10 @@ class DataError(FairsynthError, ValueError):
 
 class ParameterError(FairsynthError, ValueError):
     """A parameter has a value outside its valid range or set of choices."""
+
+
+class DistributedError(FairsynthError, RuntimeError):
+    """A process of a distributed fit is gone or did not answer; this one stopped unfitted."""
 
 
 class NotFittedError(FairsynthError, _SklearnNotFittedError):

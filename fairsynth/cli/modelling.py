@@ -92,11 +92,22 @@ def fit(
         help="With --epsilon: the settings that measured best under DP (rows alone, critic "
         "(128,), batch 1000, lr 3e-4, about 3,000 steps; docs/privacy.md); options given win.",
     ),
+    distributed: bool = typer.Option(
+        False,
+        "--distributed",
+        help="Train data-parallel across the processes torchrun started; process 0 saves "
+        "(docs/reliability.md).",
+    ),
 ) -> None:
     """Fit a synthesizer on a table and save it (Ctrl-C stops and saves the model so far)."""
     from fairsynth.io import check_output_path, read_table
     from fairsynth.models.checkpoint import Checkpoint
 
+    parallel = _data_parallel() if distributed else None
+    if parallel is not None and threads is None:  # the machine's cores shared among its processes
+        from fairsynth.models.distributed import threads_per_process
+
+        threads = threads_per_process()
     check_ranges(seed=seed, checkpoint_every=checkpoint_every)
     check_output_path(output, inputs=(data,))
     cls = _model_class(model)
@@ -120,7 +131,13 @@ def fit(
         if checkpoint_every is not None:
             every = {"every_epochs": checkpoint_every, "every_seconds": None}
         params["callbacks"] = [Checkpoint(checkpoint_dir, **every)]
+    if parallel is not None:
+        params["callbacks"] = [parallel, *params.get("callbacks", [])]
     synthesizer = cls(verbose=not quiet, **params).fit(table)
+    if parallel is not None and not parallel.leads():  # process 0 alone saves and reports
+        if synthesizer.stopped_reason_ == "interrupted":
+            raise typer.Exit(code=interrupt_exit_code())
+        return
     synthesizer.save(output)
     resumed = getattr(synthesizer, "resumed_epochs_", 0)
     note = f" (resumed after epoch {resumed} of {synthesizer.checkpoint_path_})" if resumed else ""
@@ -141,6 +158,14 @@ def fit(
         epochs_done = len(synthesizer.history_)
         typer.echo(stopped_fit_message(epochs_done, output, checkpoint_dir), err=True)
         raise typer.Exit(code=interrupt_exit_code())
+
+
+def _data_parallel() -> Any:
+    """The DataParallel callback of ``--distributed``; a one-line error without a launcher."""
+    from fairsynth.models.distributed import DataParallel, check_launcher
+
+    check_launcher()
+    return DataParallel()
 
 
 @handles_errors

@@ -47,6 +47,7 @@ class TemperedSteps(_Mixin):
         A conditional model generates for ``condition`` (the conditions of the tempered real
         rows the batch is judged against), or in the generator step (None) for conditions of
         real pairs drawn and mixed by its conditioner; the conditioned blocks are pasted in.
+        In a data-parallel fit the draws are the whole batch's, the rows made this process's.
         """
         g = self._torch_generator
         shape = (len(weight), self.noise_dim)
@@ -54,12 +55,13 @@ class TemperedSteps(_Mixin):
         if self.interpolate_noise:
             other = torch.randn(shape, generator=g, device=self.device_)
             noise = interpolate(noise, other, weight)
-        t = temperature(weight).unsqueeze(1)
         conditioner = self.conditioner_
+        if conditioner is not None and condition is None:
+            condition = conditioner.mixed_conditions(weight, g)
+        noise, weight, condition = self._own_rows(noise, weight, condition)
+        t = temperature(weight).unsqueeze(1)
         if conditioner is None:
             return self.generator_(noise, t)
-        if condition is None:
-            condition = conditioner.mixed_conditions(weight, g)
         return conditioner.paste(self.generator_(torch.cat([noise, condition], 1), t), condition)
 
     def _tempered_real(self, data: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor | None]:
@@ -80,19 +82,27 @@ class TemperedSteps(_Mixin):
         condition = None if conditioner is None else conditioner.condition_of(q1, key)
         return q1, interpolate(x1, x2, a2), a1, a2, condition
 
+    def _own_rows(self, *tensors: Tensor | None) -> tuple[Any, ...]:
+        """This process's share of a batch's rows: all of them unless the fit is data-parallel
+        (:mod:`fairsynth.models.distributed`)."""
+        return tensors if self._parallel is None else self._parallel.rows(*tensors)
+
     # ------------------------------------------------------------------ training step
     def _critic_step(self, data: Tensor) -> dict[str, Tensor]:
         if (private := getattr(self, "_private", None)) is not None:
             return private.step(data)
         q1, q2, a1, a2, condition = self._tempered_real(data)
-        t1 = temperature(a1).unsqueeze(1)
         with torch.no_grad():
             fake = self._tempered_fake(a1, condition)
+        v = None  # where the coherency slope is taken, drawn for the whole batch like the rest
+        if self.coherency_weight > 0:
+            v = torch.rand(len(a1), generator=self._torch_generator, device=self.device_)
+        q1, q2, a1, a2, v = self._own_rows(q1, q2, a1, a2, v)
+        t1 = temperature(a1).unsqueeze(1)
         adversarial = self._loss.critic(self.critic_(q1, t1), self.critic_(fake, t1))
         loss = adversarial
         record = {"critic_loss": adversarial.detach()}
-        if self.coherency_weight > 0:
-            v = torch.rand(len(a1), generator=self._torch_generator, device=self.device_)
+        if v is not None:
             penalty = coherency_penalty(
                 self.critic_, q1, q2, a1, a2, v,
                 through_temperature=self.penalty_through_temperature,
@@ -113,6 +123,7 @@ class TemperedSteps(_Mixin):
             self.batch_size, float(self.temperature_ratio), self._torch_generator, self.device_
         )
         fake = self._tempered_fake(weight)
+        (weight,) = self._own_rows(weight)
         loss = self._loss.generator(self.critic_(fake, temperature(weight).unsqueeze(1)))
         self._g_optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -41,6 +41,7 @@ from fairsynth.models._constraints import Constraint, Interval, Options, check_p
 from fairsynth.models._saving import ModelFiles
 from fairsynth.models.callbacks import Callback, ProgressBar
 from fairsynth.models.checkpoint import Checkpoint, InterruptFlag, defer_interrupts
+from fairsynth.models.distributed import DataParallel
 from fairsynth.models.ranges import filtered_chunks, split_conditions
 from fairsynth.models.threads import N_THREADS, resolve_threads, torch_threads
 from fairsynth.transform import TableTransformer
@@ -64,6 +65,7 @@ class BaseSynthesizer(ModelFiles, BaseEstimator):
     _optimizer_names: ClassVar[tuple[str, ...]] = ()  # what a checkpoint keeps of training
     _min_rows: ClassVar[int] = 2
     _auto_steps: ClassVar[int] = 6000  # optimisation steps of a fit with epochs='auto'
+    _parallel: DataParallel | None = None  # a data-parallel fit's callback (distributed.py)
     #: the valid values of each parameter, checked by ``_check_params`` (a subclass adds its own)
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
         "epochs": [Interval(Integral, 1, None), Options("auto"), None],
@@ -205,6 +207,8 @@ class BaseSynthesizer(ModelFiles, BaseEstimator):
         self.fit_check_: dict[str, Any] | None = None
         if self.fit_check is False or self.stopped_reason_ == "interrupted":
             return
+        if self._parallel is not None and not self._parallel.leads():
+            return  # process 0 checks the fit that every process holds
         if self.fit_check == "auto" and self.fit_time_ < _CHECK_AFTER_SECONDS:
             return
         from fairsynth.models.fitcheck import check_rows, fit_check_message
@@ -230,8 +234,9 @@ class BaseSynthesizer(ModelFiles, BaseEstimator):
     def _collect_callbacks(self) -> list[Callback]:
         """The user's callbacks, a progress bar if verbose, a Checkpoint if checkpoint_dir."""
         callbacks: list[Callback] = list(self.callbacks or [])
-        if self.verbose:
-            callbacks.insert(0, ProgressBar(self.time_budget))
+        self._parallel = next((cb for cb in callbacks if isinstance(cb, DataParallel)), None)
+        if self.verbose and (self._parallel is None or self._parallel.leads()):
+            callbacks.insert(0, ProgressBar(self.time_budget))  # one bar, process 0's
         # checkpoint_dir is a parameter of the synthesizers that offer it
         directory = getattr(self, "checkpoint_dir", None)
         if directory is not None:
@@ -318,8 +323,10 @@ class BaseSynthesizer(ModelFiles, BaseEstimator):
                     sums[key] = sums[key] + value if key in sums else value
                 self._in_step = False
                 steps += 1
-                if interrupt.requested or self._out_of_time(started):
+                if self._stop_reason(interrupt, started) is not None:
                     break
+            if self._parallel is not None:  # the whole batch's losses, not this process's share
+                sums = self._parallel.mean(sums)
             record = {"epoch": epoch, "steps": steps, "time": time.perf_counter() - started}
             record.update({k: float(v) / steps for k, v in sums.items()})
             self.history_.append(record)
@@ -328,16 +335,25 @@ class BaseSynthesizer(ModelFiles, BaseEstimator):
             if interrupt.requested:  # before the callbacks, so a checkpoint records the stop
                 self.stopped_reason_ = "interrupted"
             stop = any([cb.on_epoch_end(self, record) for cb in callbacks])
-            if interrupt.requested:  # again: the signal may arrive while a callback runs
-                self.stopped_reason_ = "interrupted"
-                return
-            if stop:
-                self.stopped_reason_ = "callback"
-                return
-            if self._out_of_time(started):
-                self.stopped_reason_ = "time_budget"
+            # again: the signal may arrive while a callback runs
+            reason = self._stop_reason(interrupt, started, stop)
+            if reason is not None:
+                self.stopped_reason_ = reason
                 return
         self.stopped_reason_ = "epochs"
+
+    def _stop_reason(
+        self, interrupt: InterruptFlag, started: float, callback_stop: bool = False
+    ) -> str | None:
+        """Why training stops now ('interrupted', 'callback', 'time_budget'), or None.
+
+        In a data-parallel fit every process decides together, so all stop at the same step.
+        """
+        flags: tuple[bool, ...] = (interrupt.requested, callback_stop, self._out_of_time(started))
+        if self._parallel is not None:
+            flags = self._parallel.agree(*flags)
+        reasons = ("interrupted", "callback", "time_budget")
+        return next((reason for reason, flag in zip(reasons, flags, strict=True) if flag), None)
 
     def _resolve_epochs(self, n_rows: int) -> int | None:
         """The number of epochs to train: ``epochs``, or under 'auto' enough for ``_auto_steps``.
