@@ -101,6 +101,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
         "coherency_weight": 20.0,
         "refine": 2,
     },
+    "training-by-sampling+refine-4": {"training_by_sampling": True, "refine": 4},
     "wide-networks+refine-4": {
         "generator_dims": (512, 512),
         "critic_dims": (512, 512),

@@ -7,29 +7,27 @@ from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any, ClassVar, Literal
 
-import numpy as np
 import pandas as pd
 import torch
-from sklearn.utils import check_random_state
 from torch import Tensor
 
 from fairsynth.exceptions import ParameterError
 from fairsynth.models._constraints import Constraint, Interval, Options
+from fairsynth.models._ptgan_sampling import PTGANSampling
 from fairsynth.models._tempered import TemperedSteps
 from fairsynth.models.base import BaseSynthesizer
 from fairsynth.models.callbacks import Callback
 from fairsynth.models.checkpoint import Checkpoint
-from fairsynth.models.conditioning import CategorySampler, ConditionQueue
-from fairsynth.models.conditions import condition_table, sampler_positions
+from fairsynth.models.conditioning import CategorySampler
 from fairsynth.models.privacy import (
     check_privacy,
     resolve_privacy,
 )
 from fairsynth.models.private_fit import transform_budget
-from fairsynth.models.refine import FitRefiner, Refiner, refined_rows, resolve_refine
+from fairsynth.models.refine import FitRefiner, Refiner, resolve_refine
 from fairsynth.nn.losses import LOSSES, get_loss
 from fairsynth.nn.nets import Critic, Generator, WeightAverage
-from fairsynth.transform import OutputSpan, TableTransformer
+from fairsynth.transform import TableTransformer
 
 __all__ = ["PTGANSynthesizer"]
 
@@ -38,7 +36,7 @@ _POSITIVE_INTEGER: list[Constraint] = [Interval(Integral, 1, None)]
 _WEIGHT: list[Constraint] = [Interval(Real, 0, None)]
 
 
-class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
+class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
     """Synthetic tables from a Parallelly Tempered GAN (Sohn & Song, arXiv 2411.11786).
 
     The generator learns the data and a family of tempered laws at once: convex mixtures
@@ -358,41 +356,6 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
             "refine": 1,
         }
 
-    # ------------------------------------------------------------------ conditioning
-    def _category_spans(self) -> list[OutputSpan]:
-        """The output span of each discrete column's categories (two or more of them)."""
-        discrete = set(self.transformer_.discrete_columns_)
-        return [
-            span
-            for span in self.transformer_.spans_
-            if span.column in discrete and span.kind == "onehot" and span.width > 1
-        ]
-
-    def _category_blocks(self) -> list[tuple[int, int]]:
-        return [(span.start, span.width) for span in self._category_spans()]
-
-    def _fit_conditions(self, data: Tensor) -> None:
-        self.conditioner_ = None
-        if self.training_by_sampling and (blocks := self._category_blocks()):
-            self.conditioner_ = CategorySampler(blocks, self.device_).fit(data)
-
-    def _plan_sample(
-        self, n_samples: int, random_state: Any, *, conditions: Any = None, **options: Any
-    ) -> tuple[Any, Any]:
-        plan, net_state = super()._plan_sample(n_samples, random_state, **options)
-        if self.conditioner_ is None and conditions is None:
-            return plan, net_state
-        if conditions is not None:
-            table = condition_table(conditions, n_samples, list(self.feature_names_in_))
-            positions = sampler_positions(
-                self.conditioner_, self._category_spans(), self.transformer_, table,
-                one_for_all=not isinstance(conditions, pd.DataFrame),
-            )  # fmt: skip
-            queue = ConditionQueue(positions)
-        rng = check_random_state(random_state)
-        plan_seed, net_seed = (int(v) for v in rng.randint(np.iinfo(np.int32).max, size=2))
-        return (np.random.default_rng(plan_seed) if conditions is None else queue), net_seed
-
     def _fitted_state(self) -> dict[str, Any]:
         state = super()._fitted_state()
         if getattr(self, "privacy_", None) is not None:
@@ -432,10 +395,6 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
         )
         self._loss = get_loss(self.loss)
 
-    def _condition_width(self) -> int:
-        """Width of the condition appended to the generator's noise (0 without one)."""
-        return 0 if self.conditioner_ is None else self.conditioner_.width
-
     def _collect_callbacks(self) -> list[Callback]:
         callbacks = super()._collect_callbacks()
         self.refiner_ = None  # a refit's rows are not the last fit's
@@ -448,34 +407,3 @@ class PTGANSynthesizer(TemperedSteps, BaseSynthesizer):
         if self.privacy is None:
             return super()._check_fit(data, seed)
         self.fit_check_ = None  # it compares with real rows and is saved: not private
-
-    def _sampler(self) -> torch.nn.Module:
-        """The generator that ``sample`` runs: the averaged one when there is one."""
-        return self.generator_ if self.generator_ema_ is None else self.generator_ema_
-
-    def _generate(self, n_rows: int, generator: torch.Generator, plan: Any) -> Tensor:
-        return self._candidates(n_rows, 1, generator, plan)[0]
-
-    def _candidates(
-        self, n_rows: int, k: int, generator: torch.Generator, plan: Any
-    ) -> tuple[Tensor, np.ndarray]:
-        """``k`` generated rows for each of ``n_rows`` (row ``j * n_rows + i`` is candidate ``j``
-        of row ``i``, on its condition), and the condition group of each."""
-        noise = torch.randn((k * n_rows, self.noise_dim), generator=generator, device=self.device_)
-        zeros = torch.zeros((k * n_rows, 1), device=self.device_)
-        conditioner = self.conditioner_
-        if conditioner is None:
-            return self._sampler()(noise, zeros), np.zeros(k * n_rows, dtype=np.int64)
-        condition = conditioner.sample_conditions(plan, n_rows)
-        groups = torch.unique(condition, dim=0, return_inverse=True)[1].repeat(k)
-        condition = condition.repeat(k, 1)
-        rows = self._sampler()(torch.cat([noise, condition], 1), zeros)
-        return conditioner.paste(rows, condition), groups.cpu().numpy()
-
-    def _draw_rows(
-        self, n_rows: int, generator: torch.Generator, plan: Any, threads: int
-    ) -> pd.DataFrame:
-        k = resolve_refine(self)
-        if self.refiner_ is None or k < 2:
-            return super()._draw_rows(n_rows, generator, plan, threads)
-        return refined_rows(self, n_rows, generator, plan, threads, k)

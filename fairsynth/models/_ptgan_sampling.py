@@ -1,0 +1,103 @@
+"""PTGAN's sampling side: what it is conditioned on, and how a chunk of rows is generated.
+
+A mixin of :class:`~fairsynth.models.ptgan.PTGANSynthesizer` (and so of the fair variant),
+apart from its parameters and training step (``_tempered.py``): the conditioning object of a
+conditional model (:mod:`fairsynth.models.conditioning`), the plan of a sample (user
+conditions, a fair model's cells), the generator that samples (the weight average), and the
+candidates that importance resampling picks from (:mod:`fairsynth.models.refine`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.utils import check_random_state
+from torch import Tensor
+
+from fairsynth.models.conditioning import CategorySampler, ConditionQueue
+from fairsynth.models.conditions import condition_table, sampler_positions
+from fairsynth.models.refine import refined_rows, resolve_refine
+from fairsynth.transform import OutputSpan
+
+__all__ = ["PTGANSampling"]
+
+# The mixin uses PTGANSynthesizer's parameters and networks and BaseSynthesizer's sampling
+# loop; the type checker sees them through the synthesizer classes (as for _tempered.py).
+_Mixin: Any = Any if TYPE_CHECKING else object
+
+
+class PTGANSampling(_Mixin):
+    """Conditioning and sampling steps of PTGAN (see the module docstring)."""
+
+    # ------------------------------------------------------------------ conditioning
+    def _category_spans(self) -> list[OutputSpan]:
+        """The output span of each discrete column's categories (two or more of them)."""
+        discrete = set(self.transformer_.discrete_columns_)
+        return [
+            span
+            for span in self.transformer_.spans_
+            if span.column in discrete and span.kind == "onehot" and span.width > 1
+        ]
+
+    def _category_blocks(self) -> list[tuple[int, int]]:
+        return [(span.start, span.width) for span in self._category_spans()]
+
+    def _fit_conditions(self, data: Tensor) -> None:
+        self.conditioner_ = None
+        if self.training_by_sampling and (blocks := self._category_blocks()):
+            self.conditioner_ = CategorySampler(blocks, self.device_).fit(data)
+
+    def _plan_sample(
+        self, n_samples: int, random_state: Any, *, conditions: Any = None, **options: Any
+    ) -> tuple[Any, Any]:
+        plan, net_state = super()._plan_sample(n_samples, random_state, **options)
+        if self.conditioner_ is None and conditions is None:
+            return plan, net_state
+        if conditions is not None:
+            table = condition_table(conditions, n_samples, list(self.feature_names_in_))
+            positions = sampler_positions(
+                self.conditioner_, self._category_spans(), self.transformer_, table,
+                one_for_all=not isinstance(conditions, pd.DataFrame),
+            )  # fmt: skip
+            queue = ConditionQueue(positions)
+        rng = check_random_state(random_state)
+        plan_seed, net_seed = (int(v) for v in rng.randint(np.iinfo(np.int32).max, size=2))
+        return (np.random.default_rng(plan_seed) if conditions is None else queue), net_seed
+
+    def _condition_width(self) -> int:
+        """Width of the condition appended to the generator's noise (0 without one)."""
+        return 0 if self.conditioner_ is None else self.conditioner_.width
+
+    def _sampler(self) -> torch.nn.Module:
+        """The generator that ``sample`` runs: the averaged one when there is one."""
+        return self.generator_ if self.generator_ema_ is None else self.generator_ema_
+
+    def _generate(self, n_rows: int, generator: torch.Generator, plan: Any) -> Tensor:
+        return self._candidates(n_rows, 1, generator, plan)[0]
+
+    def _candidates(
+        self, n_rows: int, k: int, generator: torch.Generator, plan: Any
+    ) -> tuple[Tensor, np.ndarray]:
+        """``k`` generated rows for each of ``n_rows`` (row ``j * n_rows + i`` is candidate ``j``
+        of row ``i``, on its condition), and the condition group of each."""
+        noise = torch.randn((k * n_rows, self.noise_dim), generator=generator, device=self.device_)
+        zeros = torch.zeros((k * n_rows, 1), device=self.device_)
+        conditioner = self.conditioner_
+        if conditioner is None:
+            return self._sampler()(noise, zeros), np.zeros(k * n_rows, dtype=np.int64)
+        condition = conditioner.sample_conditions(plan, n_rows)
+        groups = torch.unique(condition, dim=0, return_inverse=True)[1].repeat(k)
+        condition = condition.repeat(k, 1)
+        rows = self._sampler()(torch.cat([noise, condition], 1), zeros)
+        return conditioner.paste(rows, condition), groups.cpu().numpy()
+
+    def _draw_rows(
+        self, n_rows: int, generator: torch.Generator, plan: Any, threads: int
+    ) -> pd.DataFrame:
+        k = resolve_refine(self)
+        if self.refiner_ is None or k < 2:
+            return super()._draw_rows(n_rows, generator, plan, threads)
+        return refined_rows(self, n_rows, generator, plan, threads, k)
