@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -128,3 +129,32 @@ def test_columns_made_afresh_number_the_sampled_rows(adult_small: pd.DataFrame) 
     plain = model.set_params(refine=1).sample(200, random_state=0)
     pd.testing.assert_series_equal(refined["id"], plain["id"])  # IDs of 200 rows, not 800
     assert not refined.equals(plain)
+
+
+def test_the_sample_command_sets_or_refuses_refine(adult_small: pd.DataFrame, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from fairsynth.cli import app
+
+    runner = CliRunner()
+    small = adult_small[["age", "sex", "income"]]
+    plain = PTGANSynthesizer(epochs=2, fit_check=False, refine=1, **SMALL_NETS).fit(small)
+    refined = PTGANSynthesizer(epochs=2, fit_check=False, **SMALL_NETS).fit(small)
+    for name, model in (("plain", plain), ("refined", refined)):
+        model.save(tmp_path / f"{name}.fairsynth")
+
+    def sample(name: str, *extra: str) -> Any:
+        out = tmp_path / f"{name}-{len(extra)}.csv"
+        args = ["sample", str(tmp_path / f"{name}.fairsynth"), "-n", "50", "-o", str(out)]
+        return runner.invoke(app, [*args, "--seed", "1", "-q", *extra]), out
+
+    result, out = sample("plain", "--refine", "4")
+    assert result.exit_code != 0 and "has no refiner" in result.output and not out.exists()
+    result, out = sample("refined", "--refine", "1")
+    assert result.exit_code == 0
+    expected = refined.set_params(refine=1).sample(50, random_state=1)
+    assert (
+        len(pd.read_csv(out)) == 50 and expected["age"].tolist() == pd.read_csv(out)["age"].tolist()
+    )
+    result, _ = sample("refined", "--refine", "0")
+    assert result.exit_code != 0
