@@ -71,6 +71,7 @@ def run_demo(output: str | Path, *, verbose: bool = True, **params: Any) -> pd.D
     Returns the comparison table it prints.
     """
     from fairsynth.models.ptgan import PTGANSynthesizer
+    from fairsynth.models.refine import resolve_refine
 
     out = check_output_path(output)
     dataset = load_dataset("adult")
@@ -85,9 +86,11 @@ def run_demo(output: str | Path, *, verbose: bool = True, **params: Any) -> pd.D
     with pd.option_context("display.width", 120, "display.max_rows", 100):
         print(table.to_string())
     print(fidelity_line(real, synthetic, dataset.test, dataset.target, dataset.positive_label))
+    candidates = resolve_refine(model) if model.refiner_ is not None else 1
+    picked = f", each picked among {candidates} candidates" if candidates != 1 else ""
     print(
         f"\nFit: {model.fit_time_:.1f} s ({len(model.history_)} epoch(s), "
-        f"device {model.device_}); sampling: {len(real) / sample_time:,.0f} rows/s."
+        f"device {model.device_}); sampling: {len(real) / sample_time:,.0f} rows/s{picked}."
     )
     print(f"Wrote {len(synthetic):,} synthetic rows to {out}")
     return table
