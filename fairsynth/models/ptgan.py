@@ -140,8 +140,9 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         at the end of ``fit`` to tell training rows from generated ones (importance
         resampling, :mod:`fairsynth.models.refine`): rows a classifier would call generated
         are drawn less often. Conditions and a fair model's cells keep their counts. 1
-        switches it off (sampling about k times faster); 'auto' is 4, or 1 under ``privacy``
-        (the classifier reads the real rows).
+        switches it off (sampling several times faster); 'auto' is 4, or 1 under ``privacy``
+        (the classifier reads the real rows). Changed after ``fit`` (``set_params``) it
+        applies to later samples; a model fit with 1 has no classifier to draw by.
     random_state : int, RandomState, Generator or None
         Seed; with the same seed, data, device and ``n_threads_`` the result is identical.
     verbose : bool, default=True
