@@ -29,7 +29,7 @@ from fairsynth.models.gantk import GANTKSynthesizer
 
 # A fit of 4 steps an epoch (2,000 rows, the default batch of 500: 250 rows a process).
 _FIT = ["--epochs", "3", "--seed", "0", "--threads", "1", "-q"]
-_PARAMS = {"epochs": 3, "random_state": 0, "n_threads": 1, "verbose": False}
+_PARAMS = {"epochs": 3, "random_state": 0, "n_threads": 1, "verbose": False, "refine": 1}
 # The two-process fit is the one-process fit up to the order of float sums. Measured after
 # these 12 steps: weights and buffers at most 2.1e-5 from the one-process fit's, generated
 # rows (transformed) 1.8e-5; with another seed 0.70 and 1.68. Over 30 steps the gap grows to
@@ -131,21 +131,25 @@ def test_two_processes_fit_the_one_process_model(table_file: Path, tmp_path: Pat
     assert (rows_one - rows_two).abs().max().item() < _TOLERANCE
 
 
-_DYING = """
-import os, sys
+# Process 1 of a pair whose process 0 is the CLI: the same fit, ending as argv[2] says at the end
+# of its second epoch: "die" as a killed or crashed process does (no goodbye to the others), or
+# "stop" as a SIGTERM to it alone would (request_stop is what the CLI's handler calls).
+_PROCESS_1 = """
+import os, signal, sys
 from fairsynth import PTGANSynthesizer
 from fairsynth.io import read_table
 from fairsynth.models.callbacks import Callback
+from fairsynth.models.checkpoint import request_stop
 from fairsynth.models.distributed import DataParallel
 
-class Die(Callback):
+class End(Callback):
     def on_epoch_end(self, model, record):
         if record["epoch"] == 1:
-            os._exit(3)  # as a killed or crashed process: no goodbye to the others
+            os._exit(3) if sys.argv[2] == "die" else request_stop(signal.SIGTERM)
         return False
 
 PTGANSynthesizer(epochs=50, random_state=0, n_threads=1, verbose=False,
-                 callbacks=[DataParallel(), Die()]).fit(read_table(sys.argv[1]))
+                 callbacks=[DataParallel(), End()]).fit(read_table(sys.argv[1]))
 """
 
 
@@ -155,28 +159,51 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_a_process_that_dies_stops_the_others_and_nothing_is_saved(
-    table_file: Path, tmp_path: Path
-) -> None:
-    output = tmp_path / "never.fairsynth"
+def _pair(table: Path, output: Path, ending: str) -> tuple[subprocess.Popen[str], str, str, int]:
+    """Run the CLI as process 0 beside ``_PROCESS_1``, launched by hand as srun would.
+
+    Returns process 0, its stdout and stderr, and process 1's exit code.
+    """
     common = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": "2"}
-    fit = ["-m", "fairsynth", "fit", str(table_file), "-o", str(output), "--distributed"]
-    started = time.monotonic()
+    fit = ["-m", "fairsynth", "fit", str(table), "-o", str(output), "--distributed"]
     first = subprocess.Popen(
         [sys.executable, *fit, "--epochs", "50", "--seed", "0", "--threads", "1", "-q"],
         env=_environment(RANK="0", LOCAL_RANK="0", **common),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     second = subprocess.run(
-        [sys.executable, "-c", _DYING, str(table_file)],
+        [sys.executable, "-c", _PROCESS_1, str(table), ending],
         env=_environment(RANK="1", LOCAL_RANK="1", **common),
         capture_output=True, text=True, timeout=240,
     )  # fmt: skip
-    _, errors = first.communicate(timeout=120)
-    assert second.returncode == 3, second.stderr[-2000:]
+    out, errors = first.communicate(timeout=120)
+    return first, out, errors, second.returncode
+
+
+def test_a_process_that_dies_stops_the_others_and_nothing_is_saved(
+    table_file: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "never.fairsynth"
+    started = time.monotonic()
+    first, _, errors, second = _pair(table_file, output, "die")
+    assert second == 3
     assert first.returncode == 2, errors[-2000:]
     assert errors.startswith("Error: Process 0 of 2 stopped: another process"), errors[-2000:]
     assert len(errors.strip().splitlines()) == 1
     assert not output.exists()
     assert not list(tmp_path.iterdir())  # no temporary file left either
     assert time.monotonic() - started < 120  # at once, not after the 300 s timeout
+
+
+def test_a_stop_asked_in_one_process_stops_all_at_the_same_step(
+    table_file: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "stopped.fairsynth"
+    first, out, errors, second = _pair(table_file, output, "stop")
+    assert second == 0
+    assert first.returncode == 130, errors[-2000:]  # process 0 stopped, saved, said so
+    assert "Fitted PTGANSynthesizer" in out
+    assert "Stopped after 2 epoch(s); the model so far is saved" in errors
+    model = BaseSynthesizer.load(output)
+    assert model.stopped_reason_ == "interrupted"
+    assert [r["steps"] for r in model.history_] == [4, 4]
