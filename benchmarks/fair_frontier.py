@@ -337,6 +337,7 @@ def calibration(
                 by=ds.sensitive[0],
                 reference_model="HistGB",
                 sensitive_as_feature=variant,
+                margin=args.margin,
                 random_state=seed,
             )
             print(f"seed {seed}, sensitive feature {variant}: {found}", file=sys.stderr)
@@ -354,6 +355,7 @@ def calibration(
                     calibrated_on="real train",
                     met=found.met,
                     target_dp=args.target_dp,
+                    margin=args.margin,
                     n_tried=len(found.evaluations),
                 )
             )
@@ -395,6 +397,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dataset", default="adult", choices=sorted(ATTRIBUTES))
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--target-dp", type=float, default=0.05)
+    p.add_argument(
+        "--margin", type=float, default=0.0, help="calibrate to target-dp minus this [0]"
+    )
     p.add_argument("--by", nargs="*", default=None, help="attributes, e.g. 'sex' 'sex & race'")
     p.add_argument("--no-eg", dest="eg", action="store_false")
     p.add_argument("--peer", choices=["tabfairgdt"], help="also draw a peer's λ sweep")

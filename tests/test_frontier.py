@@ -86,6 +86,20 @@ def test_calibration_finds_the_crossing(
     assert "λ =" in str(found) and np.isfinite(found.auc_cost)
 
 
+def test_calibration_keeps_a_margin(model: FairPTGANSynthesizer, test_rows: pd.DataFrame) -> None:
+    options = {"metric": "dp_at_rate", "reference_model": "LogReg", "tolerance": 0.1}
+    plain = calibrate_fairness(model, test_rows, 0.3, **options)
+    kept = calibrate_fairness(model, test_rows, 0.3, margin=0.1, **options)
+    assert kept.met and kept.margin == 0.1 and kept.target == 0.3
+    assert kept.scores["dp_at_rate"] <= 0.2 and kept.fairness >= plain.fairness
+    tried = kept.evaluations.set_index("fairness")["dp_at_rate"]
+    assert (tried[tried.index < kept.fairness] > 0.2).all()  # the smallest λ that meets 0.2
+    assert "− margin 0.1" in str(kept) and "margin" not in str(plain)
+    for margin in (-0.01, 0.3, float("nan"), "0.01"):
+        with pytest.raises(ParameterError, match="margin must be a number"):
+            calibrate_fairness(model, test_rows, 0.3, margin=margin)  # type: ignore[arg-type]
+
+
 def test_calibration_reports_an_unreachable_target(
     model: FairPTGANSynthesizer, test_rows: pd.DataFrame
 ) -> None:

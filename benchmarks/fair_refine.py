@@ -1,0 +1,259 @@
+"""The fair model with and without importance resampling, and calibration with a margin.
+
+Not shipped. For one fitted FairPTGANSynthesizer (``benchmarks/fair_frontier.py fit``), scored
+twice without a refit: as fitted (``refine='auto'``, each row picked among 4 candidates) and
+with ``model.set_params(refine=1)`` (the generator's own rows), so the pair isolates the effect
+of the refinement. For each:
+
+- λ = 0 fidelity, one sample of the training size: detection AUC against the real training and
+  test rows, Quality, TSTR HistGB / LogReg AUC, label gap by sex, >50K share;
+- the calibrated fair end exactly as docs/fairness.md measures it: ``calibrate_fairness(model,
+  ds.train, target, by="sex", reference_model="HistGB", random_state=seed)`` on the real
+  training rows, then HistGB (S included) trained on the sample at that λ and scored on the real
+  test rows (AUC, DP, EO, DP at fixed rate), for targets 0.05 (today's) and with margins (0.045,
+  0.04, ...). The calibration's evaluations are cached across targets (the same sample and
+  classifier for a λ), so a further target costs only the λ it adds.
+
+One JSON line per (model, refine, part) is appended to ``--out``/results.jsonl, so a run cut
+short keeps what it finished::
+
+    python benchmarks/fair_refine.py --threads 1 \
+        benchmarks/runs/fair-refine/adult-fair-cross-s0.fairsynth --seed 0 \
+        --out benchmarks/runs/fair-refine
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+if not __package__:  # run as a script: the root on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+TARGETS = (0.05, 0.045, 0.04)
+
+
+def _cached_sample(model: Any) -> None:
+    """Memoise ``model.sample`` (by its arguments and the refine setting) on the instance."""
+    original = model.sample
+    cache: dict[str, Any] = {}
+
+    def sample(*args: Any, **kwargs: Any) -> Any:
+        key = repr((model.refine, args, sorted(kwargs.items())))
+        if key not in cache:
+            cache[key] = original(*args, **kwargs)
+        return cache[key].copy()
+
+    model.sample = sample
+
+
+def _cached_scores(model: Any) -> None:
+    """Memoise the calibration's scoring of a λ (train rows only pass through it)."""
+    from fairsynth.frontier import calibrate
+
+    original = calibrate.score_synthetic
+    cache: dict[str, Any] = {}
+
+    def score(the_model: Any, real: Any, fairness: float, **kwargs: Any) -> Any:
+        key = repr((model.refine, len(real), fairness, sorted(kwargs.items())))
+        if key not in cache:
+            cache[key] = original(the_model, real, fairness, **kwargs)
+        return [dict(row) for row in cache[key]]
+
+    calibrate.score_synthetic = score  # type: ignore[assignment]
+
+
+def fidelity(model: Any, ds: Any, seed: int) -> dict[str, Any]:
+    from fairsynth.evaluation import detection_auc, label_gap, quality_scores, tstr_scores
+
+    started = time.perf_counter()
+    synth = model.sample(len(ds.train), random_state=seed)
+    sample_s = time.perf_counter() - started
+    discrete = list(ds.discrete_columns)
+    numerical = [c for c in ds.train.columns if c not in discrete]
+    quality = quality_scores(ds.train, synth, numerical)[0]
+    positive = (synth[ds.target] == ds.positive_label).to_numpy()
+    scores = tstr_scores(
+        synth,
+        ds.test,
+        ds.target,
+        ds.positive_label,
+        "sex",
+        selection_rate=float(np.mean(ds.train[ds.target] == ds.positive_label)),
+    )
+    detection = {
+        name: detection_auc(real, synth, discrete, numerical, random_state=seed)[0]
+        for name, real in (("detection_auc", ds.train), ("detection_auc_test", ds.test))
+    }
+    return {
+        "sample_s": round(sample_s, 2),
+        **detection,
+        "quality": float(quality["Quality"]),
+        "column_shapes": float(quality["Column Shapes"]),
+        "column_pair_trends": float(quality["Column Pair Trends"]),
+        "histgb_auc": float(scores.loc["HistGB", "auc"]),
+        "logreg_auc": float(scores.loc["LogReg", "auc"]),
+        "histgb_dp": float(scores.loc["HistGB", "dp[sex]"]),
+        "logreg_dp": float(scores.loc["LogReg", "dp[sex]"]),
+        "label_gap_sex": float(label_gap(positive, synth["sex"])),
+        "positive_share": float(positive.mean()),
+    }
+
+
+def calibrated(
+    model: Any, ds: Any, seed: int, target: float, included: bool = True
+) -> dict[str, Any]:
+    """docs/fairness.md's calibrated fair end for one target: λ on train, scores on test."""
+    from fairsynth.frontier import calibrate_fairness
+    from fairsynth.frontier._scoring import prevalence, score_synthetic
+
+    found = calibrate_fairness(
+        model,
+        ds.train,
+        target,
+        by="sex",
+        reference_model="HistGB",
+        sensitive_as_feature=included,
+        random_state=seed,
+    )
+    rows = score_synthetic(  # as fair_frontier.py's calibration (fairness_frontier) scores it
+        model,
+        ds.test.reset_index(drop=True),
+        found.fairness,
+        sensitive=model._sensitive,
+        by=["sex"],
+        variants=[included],
+        models=["HistGB"],
+        n_samples=int(np.sum(model.cell_counts_)),
+        balanced_groups=False,
+        seed=seed,
+        options={"selection_rate": prevalence(model), "random_state": seed, "n_threads": 1},
+    )
+    test = next(r for r in rows if r["attribute"] == "sex")
+    return {
+        "target": target,
+        "sensitive_feature": "included" if included else "excluded",
+        "fairness": found.fairness,
+        "met_on_train": found.met,
+        "train_dp": found.scores["dp"],
+        "train_auc": found.scores["auc"],
+        "n_tried": len(found.evaluations),
+        **{k: float(test[k]) for k in ("auc", "dp", "eo", "dp_at_rate", "accuracy")},
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", help="model file (omit with --summary)")
+    parser.add_argument("--seed", type=int, default=0, help="sample and classifier seed")
+    parser.add_argument("--refine", type=int, nargs="+", default=[0, 1],
+                        help="0: as fitted; k: set_params(refine=k)")  # fmt: skip
+    parser.add_argument("--targets", type=float, nargs="*", default=list(TARGETS))
+    parser.add_argument("--excluded-targets", type=float, nargs="*", default=[],
+                        help="targets calibrated with S excluded (after --targets)")  # fmt: skip
+    parser.add_argument("--parts", nargs="+", default=["fidelity", "calibrate"])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", default="benchmarks/runs/fair-refine")
+    parser.add_argument("--summary", action="store_true",
+                        help="write CSVs and summary.md from --out/results.jsonl")  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.summary:
+        summary(Path(args.out))
+        return
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from fairsynth.datasets import load_dataset
+    from fairsynth.models.base import BaseSynthesizer
+    from fairsynth.models.fair import FairnessWarning
+
+    warnings.simplefilter("ignore", FairnessWarning)
+    ds = load_dataset("adult")
+    model = BaseSynthesizer.load(args.model, device="cpu")
+    fitted_refine = model.refine
+    _cached_sample(model)
+    _cached_scores(model)
+    name = Path(args.model).name.removesuffix(".fairsynth")
+    out = Path(args.out) / "results.jsonl"
+    for refine in args.refine:
+        model.set_params(refine=fitted_refine if refine == 0 else refine)
+        key = {"model_file": name, "seed": args.seed, "refine": str(model.refine)}
+
+        def write(part: str, values: dict[str, Any], started: float, key: dict = key) -> None:
+            line = key | {"part": part, "seconds": round(time.perf_counter() - started, 1)}
+            line |= values
+            with out.open("a") as handle:
+                handle.write(json.dumps(line) + "\n")
+            print(json.dumps(line), flush=True)
+
+        if "fidelity" in args.parts:
+            started = time.perf_counter()
+            write("fidelity", fidelity(model, ds, args.seed), started)
+        if "calibrate" in args.parts:
+            for target in args.targets:
+                started = time.perf_counter()
+                write("calibrated", calibrated(model, ds, args.seed, target), started)
+            for target in args.excluded_targets:
+                started = time.perf_counter()
+                write("calibrated", calibrated(model, ds, args.seed, target, False), started)
+
+
+def _mean_sd(values: pd.Series, digits: int = 3) -> str:
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
+
+
+def summary(out: Path) -> None:
+    """results.jsonl → fidelity.csv, calibrated.csv and summary.md (mean ± sd over fits)."""
+    lines = [json.loads(line) for line in (out / "results.jsonl").open()]
+    table = pd.DataFrame(lines).drop_duplicates(
+        ["model_file", "refine", "part", "target", "sensitive_feature"], keep="last"
+    )
+    table["refine"] = table["refine"].map({"auto": "on (auto = 4)", "1": "off (1)"})
+    fidelity = table[table["part"] == "fidelity"].dropna(axis=1, how="all")
+    calibrated = table[table["part"] == "calibrated"].dropna(axis=1, how="all")
+    fidelity.to_csv(out / "fidelity.csv", index=False)
+    calibrated.to_csv(out / "calibrated.csv", index=False)
+    md = ["# FairPTGAN with and without importance resampling (benchmarks/fair_refine.py)", ""]
+    metrics = ["detection_auc", "detection_auc_test", "quality", "column_shapes",
+               "column_pair_trends", "histgb_auc", "logreg_auc", "histgb_dp", "label_gap_sex",
+               "positive_share"]  # fmt: skip
+    md += ["## λ = 0 fidelity (mean ± sd over fits)", "", "| refine | fits | "
+           + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]  # fmt: skip
+    for refine, part in fidelity.groupby("refine"):
+        cells = [_mean_sd(part[m]) for m in metrics]
+        md.append(f"| {refine} | {len(part)} | " + " | ".join(cells) + " |")
+    md += ["", "## Calibrated fair end (HistGB, by sex, λ on the training rows, test rows)", ""]
+    md += ["| refine | S | target on train | fits | λ | test AUC | test DP | EO | DP at rate "
+           "| fits with test DP ≤ 0.05 | max test DP |", "|---" * 11 + "|"]  # fmt: skip
+    keys = ["refine", "sensitive_feature", "target"]
+    for (refine, variant, target), part in calibrated.groupby(keys):
+        md.append(
+            f"| {refine} | {variant} | {target:g} | {len(part)} | {_mean_sd(part['fairness'], 2)} "
+            f"| {_mean_sd(part['auc'])} | {_mean_sd(part['dp'])} | {_mean_sd(part['eo'])} "
+            f"| {_mean_sd(part['dp_at_rate'])} | {int((part['dp'] <= 0.05).sum())} of {len(part)} "
+            f"| {part['dp'].max():.4f} |"
+        )
+    md += ["", "## By fit", "", "| fit | refine | S | target | λ | train DP | test AUC | test DP "
+           "| EO | DP at rate |", "|---" * 10 + "|"]  # fmt: skip
+    for row in calibrated.sort_values(
+        ["model_file", "refine", "sensitive_feature", "target"]
+    ).itertuples():
+        md.append(
+            f"| {row.model_file} | {row.refine} | {row.sensitive_feature} | {row.target:g} "
+            f"| {row.fairness:.4g} | {row.train_dp:.4f} | {row.auc:.4f} | {row.dp:.4f} "
+            f"| {row.eo:.3f} | {row.dp_at_rate:.3f} |"
+        )
+    (out / "summary.md").write_text("\n".join(md) + "\n")
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
