@@ -158,3 +158,23 @@ def test_the_sample_command_sets_or_refuses_refine(adult_small: pd.DataFrame, tm
     )
     result, _ = sample("refined", "--refine", "0")
     assert result.exit_code != 0
+
+
+def test_files_from_before_refine_load_and_sample_the_generators_rows(
+    adult_small: pd.DataFrame, tmp_path
+) -> None:
+    import json
+
+    from test_model_file_safety import rewrite
+
+    def drop_refine(manifest: dict[str, Any], blobs: dict[str, bytes]) -> None:
+        del manifest["params"]["refine"]
+        del manifest["fitted"]["refiner_trees_"]
+
+    model = PTGANSynthesizer(epochs=2, fit_check=False, **SMALL_NETS).fit(adult_small)
+    path = model.save(tmp_path / "now.fairsynth")
+    old = PTGANSynthesizer.load(rewrite(path, tmp_path / "old.fairsynth", drop_refine))
+    assert old.refine == 1 and old.refiner_ is None
+    expected = model.set_params(refine=1).sample(100, random_state=4)
+    pd.testing.assert_frame_equal(old.sample(100, random_state=4), expected)
+    assert json.loads(json.dumps(model.refiner_.get_state()))["depth"] >= 1  # kept as JSON
