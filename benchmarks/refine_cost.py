@@ -1,0 +1,65 @@
+"""What importance resampling costs: the fit's share and sampling speed with and without it.
+
+Fits PTGAN on Adult at the defaults (one fit, ``--threads`` torch threads), then times: the
+refiner alone (trained again on the same rows, as the end of ``fit`` trains it), and sampling
+as many rows as the training table with ``refine`` 4 (the default), 2 and 1, three times each.
+Run it alone on the machine (docs/evaluation.md: timings are ratios taken one job at a time).
+Appends one JSON line to benchmarks/results/refine/cost.jsonl.
+
+Usage::
+
+    python -m benchmarks.refine_cost --seed 0 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+from benchmarks.isolated import append_row
+
+RESULTS = Path(__file__).parent / "results" / "refine" / "cost.jsonl"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    from fairsynth import PTGANSynthesizer, load_dataset
+    from fairsynth.models.refine import fit_refiner
+
+    ds = load_dataset("adult")
+    model = PTGANSynthesizer(random_state=args.seed, n_threads=args.threads, verbose=False)
+    model.fit(ds.train)
+    refiner = model.refiner_
+    started = time.perf_counter()
+    fit_refiner(model, ds.train, args.seed)
+    refiner_seconds = time.perf_counter() - started
+    model.refiner_ = refiner
+    rates: dict[str, list[float]] = {}
+    for k in (4, 2, 1):
+        model.set_params(refine=k)
+        for repeat in range(3):
+            started = time.perf_counter()
+            model.sample(len(ds.train), random_state=repeat)
+            rates.setdefault(f"rows_per_s_refine_{k}", []).append(
+                round(len(ds.train) / (time.perf_counter() - started))
+            )
+    append_row(RESULTS, {
+        "seed": args.seed,
+        "threads": args.threads,
+        "fit_s": round(model.fit_time_, 1),
+        "refiner_s": round(refiner_seconds, 1),
+        **rates,
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+    })  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
