@@ -147,6 +147,8 @@ def test_plot_and_cli(model: FairPTGANSynthesizer, test_rows: pd.DataFrame, tmp_
     for extra, message in [
         (["-f", "zero"], "--fairness takes numbers"),
         (["--target-dp", "0.05"], "give --train too"),
+        (["--margin", "0.01"], "give --target-dp too"),
+        (["--target-dp", "0.05", "--train", "x.csv", "--margin", "0.05"], "--margin must be"),
         (["--by", "x"], "by=['x'] must name sensitive columns"),
     ]:
         bad = CliRunner().invoke(app, [*base, *extra, "-o", str(tmp_path / "i.png")])

@@ -107,6 +107,9 @@ def frontier(
     target_dp: float | None = typer.Option(
         None, help="Also find the λ where HistGB's DP meets this (measured on --train)."
     ),
+    margin: float = typer.Option(
+        0.0, help="With --target-dp: meet target minus this on --train, so it holds on new rows."
+    ),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
 ) -> None:
     """Sweep a fair model's knob λ: AUC against DP and EO on real data, as a picture and a table."""
@@ -124,6 +127,10 @@ def frontier(
         check_table_output(table)
     if target_dp is not None and train is None:
         fail("--target-dp calibrates on the real training rows: give --train too.")
+    if margin and target_dp is None:
+        fail("--margin is the room kept below --target-dp: give --target-dp too.")
+    if target_dp is not None and not 0 <= margin < target_dp:
+        fail(f"--margin must be from 0 up to --target-dp ({target_dp:g}), got {margin:g}.")
     try:
         values = [float(v) for v in split_names(fairness) or []]
     except ValueError:
@@ -145,6 +152,6 @@ def frontier(
             typer.echo(f"Wrote {path}")
     if target_dp is not None and real_train is not None:
         found = calibrate_fairness(
-            model, real_train, target_dp, by=options.get("by"), random_state=seed
+            model, real_train, target_dp, by=options.get("by"), margin=margin, random_state=seed
         )
         typer.echo(f"Calibrated on --train: {found}")
