@@ -208,6 +208,7 @@ class CtrlCWhileWriting(Checkpoint):
         return stop
 
 
+@pytest.mark.usefixtures("python_handles_sigint")
 def test_ctrl_c_while_a_checkpoint_is_written_still_stops_as_interrupted(
     tmp_path: Path, table: pd.DataFrame
 ) -> None:
