@@ -28,8 +28,10 @@ RESULTS = Path(__file__).parent / "results" / "fidelity" / "ablation.jsonl"
 RARE_SHARE = 0.01
 
 # Each change of issue 17 as PTGAN parameters, named in full (defaults change; names do not).
-# The configurations measured before importance resampling existed draw without it.
-_UNREFINED: dict[str, Any] = {"refine": 1}
+# The configurations measured before importance resampling existed draw without it, and those
+# measured before training-by-sampling became the default train without it.
+_UNREFINED: dict[str, Any] = {"refine": 1, "training_by_sampling": False}
+_UNCONDITIONED: dict[str, Any] = {"training_by_sampling": False}
 
 ABLATIONS: dict[str, dict[str, Any]] = {
     # the defaults before this study (the paper's coherency weight, no point masses)
@@ -88,14 +90,17 @@ ABLATIONS: dict[str, dict[str, Any]] = {
         "coherency_weight": 20.0,
         "training_by_sampling": True,
     },
-    # importance resampling (fairsynth.models.refine): today's defaults, and with wide networks
+    # importance resampling (fairsynth.models.refine), 4 candidates drawn by the odds alone
+    # (the rows recorded before fairsynth.models._draw; run again, the draw is calibrated)
     "point-masses+coherency-20+refine-4": {
+        **_UNCONDITIONED,
         "point_mass_share": 0.05,
         "point_mass_values": 20,
         "coherency_weight": 20.0,
         "refine": 4,
     },
     "point-masses+coherency-20+refine-2": {
+        **_UNCONDITIONED,
         "point_mass_share": 0.05,
         "point_mass_values": 20,
         "coherency_weight": 20.0,
@@ -103,9 +108,19 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     },
     "training-by-sampling+refine-4": {"training_by_sampling": True, "refine": 4},
     "wide-networks+refine-4": {
+        **_UNCONDITIONED,
         "generator_dims": (512, 512),
         "critic_dims": (512, 512),
         "refine": 4,
+    },
+    # today's defaults: 8 candidates, each its own condition drawn as in training, the draw
+    # calibrated to the training margins (fairsynth.models._draw)
+    "point-masses+coherency-20+training-by-sampling+refine-8": {
+        "point_mass_share": 0.05,
+        "point_mass_values": 20,
+        "coherency_weight": 20.0,
+        "training_by_sampling": True,
+        "refine": 8,
     },
 }
 
@@ -137,13 +152,6 @@ def education_consistency(synthetic: Any, real: Any) -> float:
 
 def run_one(config: str, seed: int, threads: int, model_name: str) -> dict[str, Any]:
     from fairsynth import FairPTGANSynthesizer, PTGANSynthesizer, load_dataset
-    from fairsynth.evaluation import (
-        category_coverage,
-        detection_auc,
-        label_gap,
-        quality_scores,
-        tstr_scores,
-    )
 
     ds = load_dataset("adult")
     params = {**ABLATIONS[config], "n_threads": threads, "random_state": seed, "verbose": False}
@@ -156,6 +164,28 @@ def run_one(config: str, seed: int, threads: int, model_name: str) -> dict[str, 
     started = time.perf_counter()
     synth = model.sample(len(ds.train), random_state=seed)
     sample_seconds = time.perf_counter() - started
+    return {
+        "config": config,
+        "model": model_name,
+        "seed": seed,
+        "params": ABLATIONS[config],
+        "threads": threads,
+        "Train_Time": round(model.fit_time_, 1),
+        "Sample_Rows_Per_s": round(len(synth) / sample_seconds),
+        **score_rows(ds, synth, seed),
+    }
+
+
+def score_rows(ds: Any, synth: Any, seed: int) -> dict[str, Any]:
+    """The ablation's figures of ``synth`` against Adult (``ds``), by the evaluation protocol."""
+    from fairsynth.evaluation import (
+        category_coverage,
+        detection_auc,
+        label_gap,
+        quality_scores,
+        tstr_scores,
+    )
+
     discrete = list(ds.discrete_columns)
     numerical = [c for c in ds.train.columns if c not in discrete]
     fidelity = quality_scores(ds.train, synth, numerical)[0]
@@ -169,13 +199,6 @@ def run_one(config: str, seed: int, threads: int, model_name: str) -> dict[str, 
     scores = tstr_scores(synth, ds.test, ds.target, ds.positive_label, "sex")
     positive = (synth[ds.target] == ds.positive_label).to_numpy()
     return {
-        "config": config,
-        "model": model_name,
-        "seed": seed,
-        "params": ABLATIONS[config],
-        "threads": threads,
-        "Train_Time": round(model.fit_time_, 1),
-        "Sample_Rows_Per_s": round(len(synth) / sample_seconds),
         "Detection_AUC": round(detection, 4),
         "Detection_AUC_Test": round(held_out, 4),
         "Quality": round(float(fidelity["Quality"]), 4),

@@ -2,13 +2,14 @@
 
 Fits PTGAN on Adult at the defaults (one fit, ``--threads`` torch threads), then times: the
 refiner alone (trained again on the same rows, as the end of ``fit`` trains it), and sampling
-as many rows as the training table with ``refine`` 4 (the default), 2 and 1, three times each.
+as many rows as the training table with ``refine`` 8 (the default), 4, 2 and 1, three times
+each. ``--save PATH`` keeps the fitted model (benchmarks/draw_variants.py reads it).
 Run it alone on the machine (docs/evaluation.md: timings are ratios taken one job at a time).
 Appends one JSON line to benchmarks/results/refine/cost.jsonl.
 
 Usage::
 
-    python -m benchmarks.refine_cost --seed 0 --threads 2
+    python -m benchmarks.refine_cost --seed 0 --threads 2 --save adult-s0.fairsynth
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--save", help="write the fitted model here")
     args = parser.parse_args()
 
     from fairsynth import PTGANSynthesizer, load_dataset
@@ -36,13 +38,15 @@ def main() -> None:
     ds = load_dataset("adult")
     model = PTGANSynthesizer(random_state=args.seed, n_threads=args.threads, verbose=False)
     model.fit(ds.train)
+    if args.save:
+        model.save(args.save)
     refiner = model.refiner_
     started = time.perf_counter()
     fit_refiner(model, ds.train, args.seed)
     refiner_seconds = time.perf_counter() - started
     model.refiner_ = refiner
     rates: dict[str, list[float]] = {}
-    for k in (4, 2, 1):
+    for k in (8, 4, 2, 1):
         model.set_params(refine=k)
         for repeat in range(3):
             started = time.perf_counter()

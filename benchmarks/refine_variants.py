@@ -2,9 +2,11 @@
 
 Loads a PTGAN model of Adult, trains the default refiner (fairsynth.models.refine) on the
 training rows against the model's unrefined rows, draws one pool of 8 x 30,162 candidates, and
-scores rows picked from it several ways: the default (4 candidates, without replacement), 8
-candidates, with replacement, weights flattened to ``w ** 0.5``, and a two-layer neural network
-in place of the trees (trained like it, with early stopping on a fifth of the rows). Prints one
+scores rows picked from it several ways: 4 and 8 candidates drawn by the classifier's odds
+alone and calibrated to the training margins (8, calibrated: the default's draw;
+fairsynth.models._draw), with replacement, weights flattened to ``w ** 0.5``, and a two-layer
+neural network in place of the trees (trained like it, with early stopping on a fifth of the
+rows). Prints one
 JSON line per variant: detection AUC against the training and the test rows, SDMetrics Quality,
 Column Shapes and Pair Trends, category coverage, the duplicated share, and the effective sample
 size of the weights (a share of the candidates).
@@ -74,6 +76,7 @@ def main() -> None:
 
     from fairsynth import PTGANSynthesizer, load_dataset
     from fairsynth.evaluation import category_coverage, detection_auc, quality_scores
+    from fairsynth.models._draw import inclusion_probabilities
     from fairsynth.models.refine import choose_rows, fit_refiner
 
     ds = load_dataset("adult")
@@ -114,14 +117,17 @@ def main() -> None:
             row["effective_share"] = round(float(w.sum() ** 2 / (w**2).sum() / len(w)), 4)
         print(json.dumps(row), flush=True)
 
-    def pick(weights: np.ndarray, k: int) -> np.ndarray:
-        return choose_rows(weights, np.zeros(len(weights), dtype=np.int64), k, rng)
+    def pick(weights: np.ndarray, k: int, calibrated: bool = False) -> np.ndarray:
+        groups = np.zeros(len(weights), dtype=np.int64)
+        terms = refiner.margins.terms(pool.iloc[: len(weights)]) if calibrated else ()
+        return choose_rows(inclusion_probabilities(weights, groups, k, terms), groups, k, rng)
 
     report("unrefined", pool.iloc[:n])
     for k in (4, 8):
         weights = log_weights[: k * n]
-        label = f"{k} candidates" + (" (the default)" if k == 4 else "")
-        report(label, pool.iloc[pick(weights, k)], weights)
+        report(f"{k} candidates", pool.iloc[pick(weights, k)], weights)
+        label = f"{k} candidates, calibrated" + (" (the default)" if k == 8 else "")
+        report(label, pool.iloc[pick(weights, k, calibrated=True)], weights)
         chance = np.exp(weights - weights.max())
         with_replacement = rng.choice(k * n, n, p=chance / chance.sum())
         report(f"{k} candidates, with replacement", pool.iloc[with_replacement])

@@ -131,7 +131,7 @@ def test_demo_runs_end_to_end_with_one_epoch(tmp_path: Path) -> None:
     synth = pd.read_csv(out)
     assert len(synth) == 30_162
     assert "income rate '>50K' | sex=Female" in result.output
-    assert "rows/s, each picked among 4 candidates." in result.output
+    assert "rows/s, each picked among 8 candidates." in result.output
 
 
 def test_fair_model_fit_and_sample_with_the_knob(tmp_path: Path, adult_small: pd.DataFrame) -> None:

@@ -126,8 +126,10 @@ def test_two_processes_fit_the_one_process_model(table_file: Path, tmp_path: Pat
     for mine, theirs in zip(one.history_, two.history_, strict=True):  # the whole batch's losses
         assert mine["critic_loss"] == pytest.approx(theirs["critic_loss"], abs=1e-4)
         assert mine["generator_loss"] == pytest.approx(theirs["generator_loss"], abs=1e-4)
-    rows_one = one._generate(1000, torch.Generator().manual_seed(0), None).detach()
-    rows_two = two._generate(1000, torch.Generator().manual_seed(0), None).detach()
+    plan = one._plan_sample(1000, 0)[0]  # training-by-sampling's conditions, drawn alike
+    rows_one = one._generate(1000, torch.Generator().manual_seed(0), plan).detach()
+    plan = two._plan_sample(1000, 0)[0]
+    rows_two = two._generate(1000, torch.Generator().manual_seed(0), plan).detach()
     assert (rows_one - rows_two).abs().max().item() < _TOLERANCE
 
 

@@ -14,6 +14,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from fairsynth import PTGANSynthesizer
 from fairsynth.exceptions import ParameterError
 from fairsynth.models import refine
+from fairsynth.models._draw import inclusion_probabilities
 from fairsynth.models.fair import FairPTGANSynthesizer
 from fairsynth.models.refine import Refiner, choose_rows
 
@@ -56,7 +57,8 @@ def test_resampling_moves_the_rows_towards_the_real_ones() -> None:
     _, train = _tables(2)
     refiner = Refiner.fit(real, train, ["c"], random_state=0)
     groups = np.zeros(len(candidates), dtype=np.int64)
-    picked = choose_rows(refiner.log_weights(candidates), groups, 4, np.random.default_rng(0))
+    chances = inclusion_probabilities(refiner.log_weights(candidates), groups, 4)
+    picked = choose_rows(chances, groups, 4, np.random.default_rng(0))
     rows = candidates.iloc[picked]
     assert len(np.unique(picked)) == len(picked) == 3000
     # the generated mean of x is 0.8 and 10% of c is 'd', a value the data never has
@@ -70,12 +72,14 @@ def test_each_group_keeps_its_rows_and_row_j_its_group() -> None:
     wanted = rng.integers(0, 5, n)  # the group (condition) of each wanted row
     groups = np.tile(wanted, k)  # candidate j * n + i is one of row i's
     log_weights = rng.normal(size=n * k)
-    picked = choose_rows(log_weights, groups, k, np.random.default_rng(1))
+    chances = inclusion_probabilities(log_weights, groups, k)
+    picked = choose_rows(chances, groups, k, np.random.default_rng(1))
     np.testing.assert_array_equal(groups[picked], wanted)
     assert len(np.unique(picked)) == n
     # a candidate with an overwhelming weight is always picked
     log_weights[7] = 30.0
-    assert 7 in choose_rows(log_weights, groups, k, np.random.default_rng(2))
+    chances = inclusion_probabilities(log_weights, groups, k)
+    assert chances[7] == 1.0 and 7 in choose_rows(chances, groups, k, np.random.default_rng(2))
 
 
 def test_a_fitted_model_refines_its_rows_and_keeps_them_through_a_file(

@@ -21,6 +21,7 @@ __all__ = [
     "check_n_samples",
     "check_sample_memory",
     "draw_seed",
+    "random_state_of",
     "resolve_device",
     "validate_table",
 ]
@@ -50,6 +51,13 @@ def check_n_samples(n_samples: object) -> int:
     if n_samples < 1:
         raise ParameterError(f"n_samples must be at least 1, got {n_samples}.")
     return int(n_samples)
+
+
+def random_state_of(random_state: Any) -> np.random.RandomState:
+    """A numpy RandomState from None, an int, a RandomState or a Generator (seeded from it)."""
+    if isinstance(random_state, np.random.Generator):
+        return np.random.RandomState(draw_seed(random_state))
+    return check_random_state(random_state)
 
 
 def draw_seed(random_state: Any) -> int:

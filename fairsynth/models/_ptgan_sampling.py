@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.utils import check_random_state
 from torch import Tensor
 
+from fairsynth.models._checks import random_state_of
 from fairsynth.models.conditioning import CategorySampler, ConditionQueue
 from fairsynth.models.conditions import condition_table, sampler_positions
 from fairsynth.models.refine import refined_rows, resolve_refine
@@ -45,9 +45,15 @@ class PTGANSampling(_Mixin):
     def _category_blocks(self) -> list[tuple[int, int]]:
         return [(span.start, span.width) for span in self._category_spans()]
 
+    def _by_sampling(self) -> bool:
+        """``training_by_sampling``, where 'auto' is True but under ``privacy``."""
+        if self.training_by_sampling == "auto":
+            return self.privacy is None
+        return bool(self.training_by_sampling)
+
     def _fit_conditions(self, data: Tensor) -> None:
         self.conditioner_ = None
-        if self.training_by_sampling and (blocks := self._category_blocks()):
+        if self._by_sampling() and (blocks := self._category_blocks()):
             self.conditioner_ = CategorySampler(blocks, self.device_).fit(data)
 
     def _plan_sample(
@@ -63,7 +69,7 @@ class PTGANSampling(_Mixin):
                 one_for_all=not isinstance(conditions, pd.DataFrame),
             )  # fmt: skip
             queue = ConditionQueue(positions)
-        rng = check_random_state(random_state)
+        rng = random_state_of(random_state)
         plan_seed, net_seed = (int(v) for v in rng.randint(np.iinfo(np.int32).max, size=2))
         return (np.random.default_rng(plan_seed) if conditions is None else queue), net_seed
 
@@ -80,19 +86,39 @@ class PTGANSampling(_Mixin):
 
     def _candidates(
         self, n_rows: int, k: int, generator: torch.Generator, plan: Any
-    ) -> tuple[Tensor, np.ndarray]:
-        """``k`` generated rows for each of ``n_rows`` (row ``j * n_rows + i`` is candidate ``j``
-        of row ``i``, on its condition), and the condition group of each."""
-        noise = torch.randn((k * n_rows, self.noise_dim), generator=generator, device=self.device_)
-        zeros = torch.zeros((k * n_rows, 1), device=self.device_)
-        conditioner = self.conditioner_
+    ) -> tuple[Tensor, np.ndarray, np.ndarray]:
+        """``k`` generated rows for each of ``n_rows``, the condition group of each, and a
+        log-weight each candidate carries before any classifier looks at it.
+
+        Row ``j * n_rows + i`` is candidate ``j`` of row ``i``, on its condition. A
+        training-by-sampling model refining a sample without user conditions draws each
+        candidate its own condition, by the log of its frequency as in training, so that rare
+        categories are among the candidates; all candidates then form one group, and each
+        carries the log-ratio of its condition's chance in a sample to that in the draw.
+        """
+        size = k * n_rows
+        noise = torch.randn((size, self.noise_dim), generator=generator, device=self.device_)
+        zeros = torch.zeros((size, 1), device=self.device_)
+        conditioner, none = self.conditioner_, np.zeros(size)
         if conditioner is None:
-            return self._sampler()(noise, zeros), np.zeros(k * n_rows, dtype=np.int64)
+            return self._sampler()(noise, zeros), np.zeros(size, dtype=np.int64), none
+        if k > 1 and self._calibrates(plan):
+            condition = conditioner.sample_conditions(plan, size, spread=True)
+            rows = self._sampler()(torch.cat([noise, condition], 1), zeros)
+            prior = conditioner.spread_log_ratio(condition).cpu().numpy().astype(np.float64)
+            return conditioner.paste(rows, condition), np.zeros(size, dtype=np.int64), prior
         condition = conditioner.sample_conditions(plan, n_rows)
         groups = torch.unique(condition, dim=0, return_inverse=True)[1].repeat(k)
         condition = condition.repeat(k, 1)
         rows = self._sampler()(torch.cat([noise, condition], 1), zeros)
-        return conditioner.paste(rows, condition), groups.cpu().numpy()
+        return conditioner.paste(rows, condition), groups.cpu().numpy(), none
+
+    def _calibrates(self, plan: Any) -> bool:
+        """Whether a sample's conditions follow the data's own frequencies, so that its refined
+        rows can be calibrated to the training margins: none, or training-by-sampling's drawn
+        at their frequencies; not a user's conditions, nor a fair model's cells (the knob
+        moves their counts)."""
+        return plan is None or isinstance(plan, np.random.Generator)
 
     def _draw_rows(
         self, n_rows: int, generator: torch.Generator, plan: Any, threads: int

@@ -342,16 +342,18 @@ class CategorySampler:
         """Where ``category`` of block ``block`` lies in the condition vector."""
         return int(self._offsets[block]) + np.asarray(category, dtype=np.int64)
 
-    def sample_conditions(self, plan: np.random.Generator | ConditionQueue, n_rows: int) -> Tensor:
+    def sample_conditions(
+        self, plan: np.random.Generator | ConditionQueue, n_rows: int, spread: bool = False
+    ) -> Tensor:
         """Conditions of the next ``n_rows`` rows of a sample: a block uniformly, then one of
-        its categories at its frequency in the data; or the user's, from a ConditionQueue of
-        positions (:meth:`position`)."""
+        its categories at its frequency in the data (``spread``: by the log of it, as in
+        training); or the user's, from a ConditionQueue of positions (:meth:`position`)."""
         if isinstance(plan, ConditionQueue):
             condition = torch.zeros((n_rows, self.width), device=self.device)
             positions = torch.as_tensor(plan.take(n_rows), device=self.device)
             condition[torch.arange(n_rows, device=self.device), positions] = 1.0
             return condition
-        p = self._sample_p.cpu().numpy().astype(np.float64)
+        p = (self._train_p if spread else self._sample_p).cpu().numpy().astype(np.float64)
         block = plan.integers(len(self.blocks), size=n_rows)
         cdf = np.cumsum(p[block], axis=1)
         u = plan.random(n_rows)[:, None] * cdf[:, -1:]
@@ -361,6 +363,18 @@ class CategorySampler:
         columns = columns + torch.as_tensor(category, device=self.device)
         condition[torch.arange(n_rows, device=self.device), columns] = 1.0
         return condition
+
+    def spread_log_ratio(self, condition: Tensor) -> Tensor:
+        """log P(condition) in a sample over its probability when ``spread``: the weight that
+        turns rows drawn on spread conditions back into rows of the data's frequencies."""
+        ratio = torch.log(self._sample_p) - torch.log(self._train_p)
+        flat = torch.nan_to_num(ratio, nan=0.0, posinf=0.0, neginf=0.0)
+        widths = torch.tensor([w for _, w in self.blocks], device=self.device)
+        within = torch.arange(len(self.index), device=self.device) - torch.repeat_interleave(
+            self._offsets, widths
+        )
+        per_position = flat[self._block_of, within]
+        return condition @ per_position
 
     def paste(self, rows: Tensor, condition: Tensor) -> Tensor:
         """``rows`` with the conditioned block of each row replaced by its condition."""

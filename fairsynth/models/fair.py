@@ -27,11 +27,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import check_random_state
 from torch import Tensor
 
 from fairsynth.exceptions import DataError, FairnessWarning, ParameterError, format_choices
 from fairsynth.labels import is_label
+from fairsynth.models._checks import random_state_of
 from fairsynth.models._constraints import Constraint, Interval, Options
 from fairsynth.models.conditioning import CellPlan, Conditioner, ConditionQueue
 from fairsynth.models.conditions import cell_codes, condition_table, conditioned_cells
@@ -149,7 +149,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
 
     def _check_params(self) -> None:
         super()._check_params()
-        if self.training_by_sampling:
+        if self.training_by_sampling is True:
             raise ParameterError(
                 "training_by_sampling is not an option of FairPTGANSynthesizer: its generator "
                 "is conditioned on the (group, outcome) cells instead."
@@ -362,7 +362,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         DataFrame.
         """
         joint = self._cell_probabilities(fairness, by, balanced_groups).ravel()
-        rng = check_random_state(random_state)
+        rng = random_state_of(random_state)
         cell_seed, net_seed = (int(v) for v in rng.randint(np.iinfo(np.int32).max, size=2))
         cell_rng = np.random.default_rng(cell_seed)
         if conditions is None:

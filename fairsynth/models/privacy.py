@@ -179,7 +179,10 @@ def check_privacy(model: Any) -> None:
     rules = {
         "pac": (model.pac == 1, "1 (a pack mixes rows into one example)"),
         "gradient_penalty_weight": (model.gradient_penalty_weight == 0, "0"),
-        "training_by_sampling": (not model.training_by_sampling, "False (category counts)"),
+        "training_by_sampling": (
+            model.training_by_sampling is not True,
+            "False or 'auto' (category counts)",
+        ),
         "checkpoint_dir": (model.checkpoint_dir is None, "None (a resumed fit is not counted)"),
         "epochs": (model.epochs is not None, "an integer or 'auto' (the steps are planned)"),
         "fit_check": (model.fit_check is not True, "'auto' or False (it reads real rows)"),

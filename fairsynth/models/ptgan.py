@@ -115,12 +115,14 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         count, a 1-5 rating) has every value as a mode of its own, generated exactly, as a
         category would be, while it stays a number; None leaves such columns to the mixture
         (and ``point_mass_share``), as CTGAN does.
-    training_by_sampling : bool, default=False
+    training_by_sampling : bool or 'auto', default='auto'
         Condition each generated training row on one category of one discrete column, the
         category drawn by the log of its frequency, and judge it against a real row of that
         category (CTGAN's training-by-sampling, :class:`~fairsynth.models.conditioning.
         CategorySampler`); samples draw the category at its frequency in the data. Rare
-        categories get more training without being over-generated.
+        categories get more training without being over-generated, and ``sample`` takes
+        ``conditions`` on a discrete column. 'auto' is True, or False under ``privacy`` (the
+        category counts are not private).
     device : str, default='auto'
         'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.
     n_threads : int or 'auto', default='auto'
@@ -139,10 +141,12 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         Pick each sampled row among this many candidates, by the odds of a classifier trained
         at the end of ``fit`` to tell training rows from generated ones (importance
         resampling, :mod:`fairsynth.models.refine`): rows a classifier would call generated
-        are drawn less often. Conditions and a fair model's cells keep their counts. 1
-        switches it off (sampling several times faster); 'auto' is 4, or 1 under ``privacy``
-        (the classifier reads the real rows). Changed after ``fit`` (``set_params``) it
-        applies to later samples; a model fit with 1 has no classifier to draw by.
+        are drawn less often, and without user conditions the rows drawn are calibrated to the
+        training rows' margins (:mod:`fairsynth.models._draw`). Conditions and a fair model's
+        cells keep their counts. 1 switches it off (sampling about 30 times faster); 'auto' is
+        8, or 1 under ``privacy`` (the classifier reads the real rows). Changed after ``fit``
+        (``set_params``) it applies to later samples; a model fit with 1 has no classifier to
+        draw by.
     random_state : int, RandomState, Generator or None
         Seed; with the same seed, data, device and ``n_threads_`` the result is identical.
     verbose : bool, default=True
@@ -231,6 +235,7 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         "pac": _POSITIVE_INTEGER,
         "generator_heads": [Options("joint", "columns")],
         "refine": [Interval(Integral, 1, None), Options("auto")],
+        "training_by_sampling": [Options(True, False, "auto")],
     }
 
     def __init__(
@@ -260,7 +265,7 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         max_modes: int = 10,
         point_mass_share: float | None = 0.05,
         point_mass_values: int | None = 20,
-        training_by_sampling: bool = False,
+        training_by_sampling: bool | Literal["auto"] = "auto",
         device: str = "auto",
         n_threads: int | Literal["auto"] = "auto",
         fit_check: bool | Literal["auto"] = "auto",

@@ -5,9 +5,10 @@ docs/evaluation.md). After training, a gradient-boosted classifier learns the tr
 against as many generated ones; its odds ``p(real | x) / p(generated | x)`` estimate the density
 ratio of the data to the model at ``x``. At sampling, ``k`` candidates are generated for each
 wanted row and rows are drawn from them with probability proportional to that ratio, without
-replacement (Gumbel top-k), within each group of candidates that share a condition (a fair
-model's (group, outcome) cell, a conditioned column's value), so conditions and the fairness
-knob keep their counts exactly. This is sampling-importance-resampling with a classifier's
+replacement, within each group of candidates that share a condition (a fair model's (group,
+outcome) cell, a conditioned column's value), so conditions and the fairness knob keep their
+counts exactly; without user conditions the draw is also calibrated to the training rows'
+margins (:mod:`fairsynth.models._draw`). This is sampling-importance-resampling with a classifier's
 density ratio: Grover et al., "Bias correction of learned generative models using
 likelihood-free importance weighting", NeurIPS 2019 (arXiv 1906.09531); with the GAN's own
 discriminator it is Azadi et al.'s discriminator rejection sampling (ICLR 2019, arXiv
@@ -29,9 +30,9 @@ import torch
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from fairsynth.evaluation._prepare import limit_threads
+from fairsynth.models._draw import Margins, choose_rows, inclusion_probabilities, numbers
 from fairsynth.models.callbacks import Callback
 from fairsynth.models.threads import torch_threads
-from fairsynth.transform._continuous import _numeric_values, _time_kind
 
 __all__ = [
     "FitRefiner",
@@ -50,24 +51,17 @@ _MAX_LOG_WEIGHT = 30.0
 _CHUNK = 8192  # rows whose tree paths are followed at once
 
 
-def _numbers(column: pd.Series) -> np.ndarray:
-    """A numeric, datetime or timedelta column as floats (missing as NaN), as the transform
-    reads it."""
-    kind, unit = _time_kind(column.dtype)
-    values, missing = _numeric_values(column, str(column.name), kind, unit)
-    out = values.astype(float)
-    out[missing] = np.nan
-    return out
-
-
 class Refiner:
     """A real-versus-generated classifier whose log-odds weigh candidate rows.
 
-    Build one with :meth:`fit`; :meth:`log_weights` scores decoded rows; :meth:`get_state` and
-    :meth:`from_state` carry it through a model file as plain JSON.
+    Build one with :meth:`fit`; :meth:`log_weights` scores decoded rows; ``margins`` holds
+    the training rows' margins a sample is calibrated to (None in files from before them);
+    :meth:`get_state` and ``Refiner(state)`` carry it through a model file as plain JSON.
     """
 
     def __init__(self, state: dict[str, Any]) -> None:
+        margins = state.get("margins")
+        self.margins = None if margins is None else Margins(margins)
         self.numeric: list[str] = list(state["numeric"])
         knots = np.asarray(state["knots"], dtype=float)
         self.knots = knots.reshape(len(self.numeric), len(_KNOTS))
@@ -92,7 +86,7 @@ class Refiner:
         """The classifier's view of ``rows``: quantile positions, then one-hot categories."""
         blocks = []
         for i, column in enumerate(self.numeric):
-            values = _numbers(rows[column])
+            values = numbers(rows[column])
             position = np.interp(values, self.knots[i], _KNOTS)
             blocks.append(np.where(np.isnan(values), -1.0, position)[:, None])
         for column, levels in self.levels.items():
@@ -116,8 +110,9 @@ class Refiner:
     ) -> Refiner:
         """Train the classifier on ``real`` (label 1) against ``generated`` (label 0)."""
         numeric = [c for c in real.columns if c not in set(discrete)]
-        knots = [_quantiles(_numbers(real[c])) for c in numeric]
+        knots = [_quantiles(numbers(real[c])) for c in numeric]
         state: dict[str, Any] = {
+            "margins": Margins.fit(real, discrete).get_state(),
             "numeric": numeric,
             "knots": np.asarray(knots, dtype=float).ravel().tolist(),
             "levels": {c: cls._levels(real[c]) for c in discrete},
@@ -138,13 +133,12 @@ class Refiner:
     # ---------------------------------------------------------------------------- use
     def log_weights(self, rows: pd.DataFrame) -> np.ndarray:
         """log p(real | row) / p(generated | row) of each row, clipped to +-30."""
-        x = self.features(rows)
-        out = np.empty(len(x))
-        trees, width = len(self.roots), x.shape[1]
-        for start in range(0, len(x), _CHUNK):
-            part = x[start : start + _CHUNK].ravel()
-            rows = len(part) // max(width, 1)
-            node = np.tile(self.roots, rows)  # (row, tree) pairs, row-major
+        out = np.empty(len(rows))
+        trees = len(self.roots)
+        for start in range(0, len(rows), _CHUNK):
+            x = self.features(rows.iloc[start : start + _CHUNK])
+            part, width, n_rows = x.ravel(), x.shape[1], len(x)
+            node = np.tile(self.roots, n_rows)  # (row, tree) pairs, row-major
             active = np.arange(len(node))
             for _ in range(self.depth):  # follow only the paths that have not reached a leaf
                 at = node.take(active)
@@ -156,12 +150,13 @@ class Refiner:
                 node[active] = np.where(
                     value <= self.threshold.take(at), self.left.take(at), self.right.take(at)
                 )
-            out[start : start + _CHUNK] = self.value.take(node).reshape(rows, trees).sum(axis=1)
+            out[start : start + _CHUNK] = self.value.take(node).reshape(n_rows, trees).sum(axis=1)
         return np.clip(self.baseline + out, -_MAX_LOG_WEIGHT, _MAX_LOG_WEIGHT)
 
     def get_state(self) -> dict[str, Any]:
         """The refiner as plain JSON data (the inverse of ``Refiner(state)``)."""
         return {
+            **({} if self.margins is None else {"margins": self.margins.get_state()}),
             "numeric": self.numeric,
             "knots": self.knots.ravel().tolist(),
             "levels": self.levels,
@@ -216,39 +211,15 @@ def _export_trees(model: HistGradientBoostingClassifier, prior: float) -> dict[s
     return {"baseline": baseline, "roots": roots, "depth": depth, "nodes": nodes_out}
 
 
-def choose_rows(
-    log_weights: np.ndarray, groups: np.ndarray, k: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Pick one row in ``k`` of each group, without replacement, with odds ``exp(log_weights)``.
-
-    ``groups`` labels each candidate; a group of ``m * k`` candidates gives ``m`` rows (Gumbel
-    top-k: the rows with the largest ``log_weight + Gumbel noise``). Candidate ``i`` stands for
-    wanted row ``i % n``; the rows picked for a group fill its wanted rows in order, so row
-    ``j`` of the result shares the condition of wanted row ``j``.
-    """
-    n = len(log_weights) // k
-    keys = log_weights - np.log(-np.log(rng.random(len(log_weights))))
-    order = np.lexsort((-keys, groups))  # by group, best first
-    sorted_groups = groups[order]
-    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
-    sizes = np.diff(np.r_[starts, len(order)])
-    rank = np.arange(len(order)) - np.repeat(starts, sizes)
-    picked = order[rank < np.repeat(sizes // k, sizes)]
-    picked = picked[np.lexsort((picked, groups[picked]))]  # by group, then candidate
-    slots = np.argsort(groups[:n], kind="stable")  # wanted rows by group (row i: candidate i)
-    out = np.empty(n, dtype=np.int64)
-    out[slots] = picked
-    return out
-
-
 # ------------------------------------------------------------------ a synthesizer's side
 _FIT_ROWS = 50_000  # training rows (and as many generated ones) the classifier learns at most
+_CANDIDATES = 200_000  # candidate rows generated and scored at once
 
 
 def resolve_refine(model: Any) -> int:
-    """Candidates per sampled row: ``refine``, where 'auto' is 4, or 1 under ``privacy``."""
+    """Candidates per sampled row: ``refine``, where 'auto' is 8, or 1 under ``privacy``."""
     if model.refine == "auto":
-        return 1 if model.privacy is not None else 4
+        return 1 if model.privacy is not None else 8
     return int(model.refine)
 
 
@@ -298,12 +269,33 @@ def fit_refiner(model: Any, data: pd.DataFrame, seed: int) -> Refiner:
 def refined_rows(
     model: Any, n_rows: int, generator: Any, plan: Any, threads: int, k: int
 ) -> pd.DataFrame:
-    """``n_rows`` rows, each picked among ``k`` candidates by the model's refiner."""
+    """``n_rows`` rows, each picked among ``k`` candidates by the model's refiner.
+
+    Candidates are made for at most ``_CANDIDATES`` rows at a time, so memory does not grow
+    with ``k``. Without user conditions (``model._calibrates(plan)``), the draw is calibrated
+    to the training rows' margins.
+    """
+    step = max(1, _CANDIDATES // k)
+    parts = [
+        _refined_part(model, min(step, n_rows - start), generator, plan, threads, k)
+        for start in range(0, n_rows, step)
+    ]
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def _refined_part(
+    model: Any, n_rows: int, generator: Any, plan: Any, threads: int, k: int
+) -> pd.DataFrame:
     with torch.no_grad(), torch_threads(threads):
-        candidates, groups = model._candidates(n_rows, k, generator, plan)
+        candidates, groups, prior = model._candidates(n_rows, k, generator, plan)
         seed = int(torch.randint(2**62, (1,), generator=generator, device=generator.device))
     matrix = candidates.cpu().numpy()
-    log_weights = model.refiner_.log_weights(model.transformer_.inverse_transform(matrix))
-    picked = choose_rows(log_weights, groups, k, np.random.default_rng(seed))
+    refiner: Refiner = model.refiner_
+    decoded = model.transformer_.inverse_transform(matrix)
+    calibrate = refiner.margins is not None and model._calibrates(plan)
+    terms = refiner.margins.terms(decoded) if calibrate else ()  # type: ignore[union-attr]
+    log_weights = prior + refiner.log_weights(decoded)
+    probabilities = inclusion_probabilities(log_weights, groups, k, terms)
+    picked = choose_rows(probabilities, groups, k, np.random.default_rng(seed))
     # decoded again so that columns made afresh (IDs) number the rows sampled, not candidates
     return model.transformer_.inverse_transform(matrix[picked])

@@ -1,0 +1,103 @@
+"""How rows are drawn among candidates (fairsynth.models._draw): the chances, the draw, and the
+calibration to the training rows' margins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from fairsynth.models._draw import Margins, choose_rows, inclusion_probabilities
+from fairsynth.models.conditioning import CategorySampler
+
+
+def test_chances_follow_the_odds_sum_to_each_groups_rows_and_stay_at_most_one() -> None:
+    rng = np.random.default_rng(0)
+    n, k = 600, 4
+    groups = np.tile(rng.integers(0, 3, n), k)
+    log_weights = rng.normal(0, 1.5, n * k)
+    chances = inclusion_probabilities(log_weights, groups, k)
+    assert chances.max() <= 1.0 and chances.min() > 0
+    np.testing.assert_allclose(np.bincount(groups, chances), np.bincount(groups) / k)
+    for g in range(3):  # below the cap, proportional to exp(log_weight) within a group
+        free = (groups == g) & (chances < 1)
+        ratio = chances[free] / np.exp(log_weights[free])
+        np.testing.assert_allclose(ratio, ratio[0])
+
+
+def test_the_draw_takes_each_candidate_with_its_chance() -> None:
+    rng = np.random.default_rng(1)
+    n, k = 50, 3
+    groups = np.tile(rng.integers(0, 2, n), k)
+    chances = inclusion_probabilities(rng.normal(0, 1, n * k), groups, k)
+    draws = 3000
+    taken = np.zeros(n * k)
+    for seed in range(draws):
+        picked = choose_rows(chances, groups, k, np.random.default_rng(seed))
+        assert len(np.unique(picked)) == n
+        np.testing.assert_array_equal(groups[picked], groups[:n])  # row j keeps its group
+        taken[picked] += 1
+    # each frequency within 4.5 standard errors of its chance
+    error = np.sqrt(chances * (1 - chances) / draws) + 1e-9
+    assert np.all(np.abs(taken / draws - chances) <= 4.5 * error + 1e-3)
+
+
+def test_rounding_never_changes_a_groups_count() -> None:
+    groups = np.repeat([0, 1], [3 * 7, 3 * 5])
+    chances = np.full(len(groups), 1 / 3) * (1 + 1e-12)  # sums a hair above the counts
+    for seed in range(200):
+        picked = choose_rows(chances, groups, 3, np.random.default_rng(seed))
+        assert np.bincount(groups[picked]).tolist() == [7, 5]
+
+
+def _tables(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    n = 4000
+    shares = [0.6, 0.3, 0.1]
+    real = pd.DataFrame({"x": rng.normal(size=n), "c": rng.choice(list("abc"), n, p=shares)})
+    real["d"] = np.where(real["x"] > 0, "hi", "lo")  # a strongly associated pair (x, d)
+    made = pd.DataFrame({"x": rng.normal(0.5, 1.0, 4 * n), "c": rng.choice(list("abc"), 4 * n)})
+    made["d"] = np.where(rng.random(4 * n) < 0.8, np.where(made["x"] > 0, "hi", "lo"), "hi")
+    return real, made
+
+
+def test_calibration_brings_the_drawn_rows_to_the_training_margins() -> None:
+    real, made = _tables(0)
+    margins = Margins(Margins.fit(real, ["c", "d"]).get_state())  # through its JSON state
+    assert [p["columns"] for p in margins.pairs] == [["x", "d"]]
+    groups = np.zeros(len(made), dtype=np.int64)
+    flat = np.zeros(len(made))
+    plain = made.iloc[choose_rows(inclusion_probabilities(flat, groups, 4), groups, 4,
+                                  np.random.default_rng(0))]  # fmt: skip
+    chances = inclusion_probabilities(flat, groups, 4, margins.terms(made))
+    calibrated = made.iloc[choose_rows(chances, groups, 4, np.random.default_rng(0))]
+
+    def gaps(rows: pd.DataFrame) -> tuple[float, float, float]:
+        shares = rows["c"].value_counts(normalize=True).reindex(list("abc"))
+        real_shares = real["c"].value_counts(normalize=True).reindex(list("abc"))
+        agree = ((rows["x"] > 0) == (rows["d"] == "hi")).mean()
+        return (abs(rows["x"].mean() - real["x"].mean()),
+                float((shares - real_shares).abs().sum()), 1 - agree)  # fmt: skip
+
+    before, after = gaps(plain), gaps(calibrated)
+    assert after[0] < before[0] / 2  # the numbers, raked at a quarter strength
+    assert after[1] < 0.02 < before[1]  # the categories, at full strength
+    assert after[2] < before[2] / 2  # the pair
+
+
+def test_spread_conditions_carry_the_ratio_back_to_the_datas_frequencies() -> None:
+    data = torch.zeros((100, 5))
+    data[:90, 0], data[90:, 1] = 1.0, 1.0  # block 1: 90 / 10 rows
+    data[:50, 2], data[50:, 3] = 1.0, 1.0  # block 2 (widths 2 and 3): 50 / 50 / 0
+    sampler = CategorySampler([(0, 2), (2, 3)], torch.device("cpu")).fit(data)
+    plan = np.random.default_rng(0)
+    condition = sampler.sample_conditions(plan, 20_000, spread=True)
+    log_ratio = sampler.spread_log_ratio(condition).numpy()
+    rare = condition[:, 1].numpy() == 1
+    # spread draws the rare category more often than its 10% of block 1, and its ratio is below 1
+    assert rare.mean() > 0.5 * 0.15 and np.all(log_ratio[rare] < 0)
+    weights = np.exp(log_ratio)
+    block1 = condition[:, :2].sum(1).numpy() == 1
+    share = (weights * rare)[block1].sum() / weights[block1].sum()
+    assert abs(share - 0.10) < 0.01  # weighted back, the rare category is 10% again
+    assert sampler.sample_conditions(plan, 50)[:, 4].sum() == 0  # never a category with no rows
