@@ -182,3 +182,11 @@ def test_files_from_before_refine_load_and_sample_the_generators_rows(
     expected = model.set_params(refine=1).sample(100, random_state=4)
     pd.testing.assert_frame_equal(old.sample(100, random_state=4), expected)
     assert json.loads(json.dumps(model.refiner_.get_state()))["depth"] >= 1  # kept as JSON
+
+
+def test_asking_for_candidates_without_a_refiner_warns(adult_small: pd.DataFrame) -> None:
+    model = PTGANSynthesizer(epochs=1, fit_check=False, refine=1, **SMALL_NETS).fit(adult_small)
+    expected = model.sample(50, random_state=0)
+    with pytest.warns(UserWarning, match="refine=4 asks for 4 candidates a row, but this model"):
+        rows = model.set_params(refine=4).sample(50, random_state=0)
+    pd.testing.assert_frame_equal(rows, expected)  # the generator's rows, as with refine=1

@@ -9,6 +9,7 @@ candidates that importance resampling picks from (:mod:`fairsynth.models.refine`
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -124,6 +125,15 @@ class PTGANSampling(_Mixin):
         self, n_rows: int, generator: torch.Generator, plan: Any, threads: int
     ) -> pd.DataFrame:
         k = resolve_refine(self)
+        fitting = bool(getattr(self, "_active_callbacks", None))  # the fit's own samples
+        if self.refiner_ is None and k > 1 and self.refine != "auto" and not fitting:
+            warnings.warn(
+                f"refine={self.refine!r} asks for {k} candidates a row, but this model has no "
+                "refiner (fit with refine=1, or an interrupted fit): its rows are drawn "
+                "unrefined. Set refine=1 or 'auto' to say so.",
+                UserWarning,
+                stacklevel=6,
+            )
         if self.refiner_ is None or k < 2:
             return super()._draw_rows(n_rows, generator, plan, threads)
         return refined_rows(self, n_rows, generator, plan, threads, k)

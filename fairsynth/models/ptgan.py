@@ -145,8 +145,8 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         training rows' margins (:mod:`fairsynth.models._draw`). Conditions and a fair model's
         cells keep their counts. 1 switches it off (sampling about 30 times faster); 'auto' is
         8, or 1 under ``privacy`` (the classifier reads the real rows). Changed after ``fit``
-        (``set_params``) it applies to later samples; a model fit with 1 has no classifier to
-        draw by.
+        (``set_params``) it applies to later samples; a model fit with 1 (or interrupted) has
+        no classifier to draw by, and a number above 1 then warns and draws unrefined rows.
     random_state : int, RandomState, Generator or None
         Seed; with the same seed, data, device and ``n_threads_`` the result is identical.
     verbose : bool, default=True
