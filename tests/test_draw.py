@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fairsynth.models._draw import Margins, choose_rows, inclusion_probabilities
+from fairsynth.models._draw import CellMargins, Margins, choose_rows, inclusion_probabilities
 from fairsynth.models.conditioning import CategorySampler
 
 
@@ -101,3 +101,19 @@ def test_spread_conditions_carry_the_ratio_back_to_the_datas_frequencies() -> No
     share = (weights * rare)[block1].sum() / weights[block1].sum()
     assert abs(share - 0.10) < 0.01  # weighted back, the rare category is 10% again
     assert sampler.sample_conditions(plan, 50)[:, 4].sum() == 0  # never a category with no rows
+
+
+def test_a_fair_models_cells_are_calibrated_each_to_its_own_rows() -> None:
+    rng = np.random.default_rng(3)
+    n = 3000
+    cell = rng.choice(["a", "b"], n)
+    real = pd.DataFrame({"s": cell, "x": np.where(cell == "a", -1.0, 1.0) + rng.normal(size=n)})
+    wanted = np.where(rng.random(n) < 0.8, "a", "b")  # a knob moved the cells' counts
+    made = pd.DataFrame({"s": np.tile(wanted, 4), "x": rng.normal(size=4 * n)})  # cells alike
+    groups = (made["s"] == "b").to_numpy().astype(np.int64)
+    cells = CellMargins(CellMargins.fit(real, ["s"], ["s"]).get_state())
+    chances = cells.probabilities(np.zeros(len(made)), groups, 4, made)
+    rows = made.iloc[choose_rows(chances, groups, 4, np.random.default_rng(0))]
+    assert (rows["s"] == "a").sum() == (wanted == "a").sum()  # the knob's counts stay
+    means = rows.groupby("s")["x"].mean()
+    assert means["a"] < -0.4 and means["b"] > 0.4  # each cell towards its own rows' mean (-1, 1)

@@ -29,7 +29,7 @@ from scipy.stats.contingency import association
 
 from fairsynth.transform._continuous import _numeric_values, _time_kind
 
-__all__ = ["Margins", "choose_rows", "inclusion_probabilities", "numbers"]
+__all__ = ["CellMargins", "Margins", "choose_rows", "inclusion_probabilities", "numbers"]
 
 _BINS = 20  # quantile bins of a number's own margin
 _PAIR_BINS = 10  # and inside a pair of columns
@@ -38,6 +38,7 @@ _MAX_PAIRS = 50  # the strongest pairs kept
 _DAMP = {"category": 1.0, "number": 0.25, "pair": 0.25}  # strength of each kind of margin
 _ROUNDS = 5
 _FACTOR = (0.01, 100.0)  # one raking step never moves a candidate further than this
+_MIN_CELL_ROWS = 200  # a cell with fewer training rows is drawn by the odds alone
 
 
 def numbers(column: pd.Series) -> np.ndarray:
@@ -118,6 +119,57 @@ class Margins:
 
     def get_state(self) -> dict[str, Any]:
         return {"columns": self.columns, "pairs": self.pairs}
+
+
+class CellMargins:
+    """The margins inside each cell of some columns: a fair model's (group, outcome) cells.
+
+    A fair model's sample moves the cells' counts (the fairness knob) and keeps what is inside
+    a cell, so each cell's candidates are calibrated to the margins of that cell's training
+    rows (cells of at least ``_MIN_CELL_ROWS`` rows; the others by the odds alone).
+    """
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.columns: list[str] = list(state["columns"])
+        self.cells = {key: Margins(cell) for key, cell in state["cells"].items()}
+
+    @classmethod
+    def fit(
+        cls, real: pd.DataFrame, discrete: Sequence[str], columns: Sequence[str]
+    ) -> CellMargins:
+        shell = cls({"columns": list(columns), "cells": {}})
+        keys = shell.keys(real)
+        values, counts = np.unique(keys, return_counts=True)
+        cells = {
+            str(key): Margins.fit(real[keys == key], discrete).get_state()
+            for key, count in zip(values, counts, strict=True)
+            if count >= _MIN_CELL_ROWS
+        }
+        return cls({"columns": list(columns), "cells": cells})
+
+    def keys(self, rows: pd.DataFrame) -> np.ndarray:
+        """Each row's cell, as one string."""
+        key = rows[self.columns[0]].astype(str)
+        for column in self.columns[1:]:
+            key = key + "\x1f" + rows[column].astype(str)
+        return key.to_numpy(dtype=object)
+
+    def probabilities(
+        self, log_weights: np.ndarray, groups: np.ndarray, k: int, rows: pd.DataFrame
+    ) -> np.ndarray:
+        """:func:`inclusion_probabilities`, cell by cell (a cell holds whole groups)."""
+        keys = self.keys(rows)
+        out = np.empty(len(log_weights))
+        for key in np.unique(keys):
+            inside = np.flatnonzero(keys == key)
+            margins = self.cells.get(str(key))
+            terms = () if margins is None else margins.terms(rows.iloc[inside])
+            own_groups = np.unique(groups[inside], return_inverse=True)[1]
+            out[inside] = inclusion_probabilities(log_weights[inside], own_groups, k, terms)
+        return out
+
+    def get_state(self) -> dict[str, Any]:
+        return {"columns": self.columns, "cells": {k: m.get_state() for k, m in self.cells.items()}}
 
 
 def _edges(values: np.ndarray, bins: int) -> list[float]:

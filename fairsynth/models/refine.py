@@ -30,7 +30,13 @@ import torch
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from fairsynth.evaluation._prepare import limit_threads
-from fairsynth.models._draw import Margins, choose_rows, inclusion_probabilities, numbers
+from fairsynth.models._draw import (
+    CellMargins,
+    Margins,
+    choose_rows,
+    inclusion_probabilities,
+    numbers,
+)
 from fairsynth.models.callbacks import Callback
 from fairsynth.models.threads import torch_threads
 
@@ -55,13 +61,15 @@ class Refiner:
     """A real-versus-generated classifier whose log-odds weigh candidate rows.
 
     Build one with :meth:`fit`; :meth:`log_weights` scores decoded rows; ``margins`` holds
-    the training rows' margins a sample is calibrated to (None in files from before them);
+    the training rows' margins a sample is calibrated to (None in files from before them),
+    ``cell_margins`` those inside a fair model's cells (None for other models);
     :meth:`get_state` and ``Refiner(state)`` carry it through a model file as plain JSON.
     """
 
     def __init__(self, state: dict[str, Any]) -> None:
-        margins = state.get("margins")
+        margins, cells = state.get("margins"), state.get("cell_margins")
         self.margins = None if margins is None else Margins(margins)
+        self.cell_margins = None if cells is None else CellMargins(cells)
         self.numeric: list[str] = list(state["numeric"])
         knots = np.asarray(state["knots"], dtype=float)
         self.knots = knots.reshape(len(self.numeric), len(_KNOTS))
@@ -107,8 +115,10 @@ class Refiner:
         *,
         random_state: int,
         n_threads: int | None = None,
+        cells: Sequence[str] | None = None,
     ) -> Refiner:
-        """Train the classifier on ``real`` (label 1) against ``generated`` (label 0)."""
+        """Train the classifier on ``real`` (label 1) against ``generated`` (label 0); keep
+        the margins of ``real``, and inside each cell of the columns ``cells`` when given."""
         numeric = [c for c in real.columns if c not in set(discrete)]
         knots = [_quantiles(numbers(real[c])) for c in numeric]
         state: dict[str, Any] = {
@@ -117,6 +127,8 @@ class Refiner:
             "knots": np.asarray(knots, dtype=float).ravel().tolist(),
             "levels": {c: cls._levels(real[c]) for c in discrete},
         }
+        if cells is not None:
+            state["cell_margins"] = CellMargins.fit(real, discrete, cells).get_state()
         shell = cls({**state, **_no_trees()})
         x = np.vstack([shell.features(real), shell.features(generated)])
         y = np.r_[np.ones(len(real)), np.zeros(len(generated))]
@@ -155,8 +167,10 @@ class Refiner:
 
     def get_state(self) -> dict[str, Any]:
         """The refiner as plain JSON data (the inverse of ``Refiner(state)``)."""
+        cells = self.cell_margins
         return {
             **({} if self.margins is None else {"margins": self.margins.get_state()}),
+            **({} if cells is None else {"cell_margins": cells.get_state()}),
             "numeric": self.numeric,
             "knots": self.knots.ravel().tolist(),
             "levels": self.levels,
@@ -259,10 +273,12 @@ def fit_refiner(model: Any, data: pd.DataFrame, seed: int) -> Refiner:
     model.refiner_ = None  # the rows it learns against are the generator's own
     generated = model.sample(rows, random_state=seed + 1)
     threads = getattr(model, "n_threads_", None)
+    target = getattr(model, "target", None)  # a fair model's cells: its sensitive and target
+    cells = None if target is None else [*model._sensitive, str(target)]
     return Refiner.fit(
         real[modelled], generated[modelled],
         [c for c in transformer.discrete_columns_ if c in modelled], random_state=seed,
-        n_threads=threads if isinstance(threads, int) else None,
+        n_threads=threads if isinstance(threads, int) else None, cells=cells,
     )  # fmt: skip
 
 
@@ -273,7 +289,7 @@ def refined_rows(
 
     Candidates are made for at most ``_CANDIDATES`` rows at a time, so memory does not grow
     with ``k``. Without user conditions (``model._calibrates(plan)``), the draw is calibrated
-    to the training rows' margins.
+    to the training rows' margins; a fair model's, to those inside each of its cells.
     """
     step = max(1, _CANDIDATES // k)
     parts = [
@@ -292,10 +308,14 @@ def _refined_part(
     matrix = candidates.cpu().numpy()
     refiner: Refiner = model.refiner_
     decoded = model.transformer_.inverse_transform(matrix)
-    calibrate = refiner.margins is not None and model._calibrates(plan)
-    terms = refiner.margins.terms(decoded) if calibrate else ()  # type: ignore[union-attr]
     log_weights = prior + refiner.log_weights(decoded)
-    probabilities = inclusion_probabilities(log_weights, groups, k, terms)
+    if refiner.margins is not None and model._calibrates(plan):
+        terms = refiner.margins.terms(decoded)
+        probabilities = inclusion_probabilities(log_weights, groups, k, terms)
+    elif refiner.cell_margins is not None:  # a fair model: within each cell
+        probabilities = refiner.cell_margins.probabilities(log_weights, groups, k, decoded)
+    else:
+        probabilities = inclusion_probabilities(log_weights, groups, k)
     picked = choose_rows(probabilities, groups, k, np.random.default_rng(seed))
     # decoded again so that columns made afresh (IDs) number the rows sampled, not candidates
     return model.transformer_.inverse_transform(matrix[picked])
