@@ -11,12 +11,13 @@ benchmarks/results/fidelity/wide.jsonl.
 
 Usage::
 
-    python -m benchmarks.wide_fidelity --seed 0 --threads 1
+    python -m benchmarks.wide_fidelity --seed 0 --threads 1 --save wide-s0.fairsynth
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--save", help="write the fitted model here")
     args = parser.parse_args()
 
     from benchmarks.widetable import wide_table
@@ -73,6 +75,11 @@ def main() -> None:
     discrete = [c for c in train.columns if train[c].dtype == object]
     model = PTGANSynthesizer(random_state=args.seed, n_threads=args.threads, verbose=False)
     model.fit(train)
+    if args.save:
+        model.save(args.save)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     for refine in ("auto", 1):
         model.set_params(refine=refine)
         started = time.perf_counter()
@@ -82,6 +89,7 @@ def main() -> None:
             "table": f"wide {train.shape[0]} x {train.shape[1]} ({len(discrete)} categorical)",
             "seed": args.seed,
             "refine": refine,
+            "commit": commit,
             "threads": args.threads,
             "Train_Time": round(model.fit_time_, 1),
             "Sample_Rows_Per_s": round(len(synth) / seconds),

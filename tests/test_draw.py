@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
+from fairsynth.models import _draw
 from fairsynth.models._draw import CellMargins, Margins, choose_rows, inclusion_probabilities
 from fairsynth.models.conditioning import CategorySampler
 
@@ -117,3 +119,17 @@ def test_a_fair_models_cells_are_calibrated_each_to_its_own_rows() -> None:
     assert (rows["s"] == "a").sum() == (wanted == "a").sum()  # the knob's counts stay
     means = rows.groupby("s")["x"].mean()
     assert means["a"] < -0.4 and means["b"] > 0.4  # each cell towards its own rows' mean (-1, 1)
+
+
+def test_odds_that_tell_every_candidate_apart_are_flattened_until_the_margins_can_be_met() -> None:
+    rng = np.random.default_rng(4)
+    n, k = 2000, 8
+    groups = np.zeros(n * k, dtype=np.int64)
+    mild = rng.normal(0, 1.0, n * k)
+    np.testing.assert_array_equal(_draw._flatten(mild, 0.25 * n), mild)  # Adult-like: kept
+    extreme = rng.normal(0, 12.0, n * k)  # a classifier sure of every row
+    flat = _draw._flatten(extreme, 0.25 * n)
+    assert _draw._effective(flat) == pytest.approx(0.25 * n, rel=0.01)
+    assert np.corrcoef(flat, extreme)[0, 1] > 0.999  # the same order, a smaller power
+    chances = inclusion_probabilities(extreme, groups, k)
+    assert _draw._effective(np.log(chances)) > 0.2 * n

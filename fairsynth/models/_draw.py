@@ -39,6 +39,7 @@ _DAMP = {"category": 1.0, "number": 0.25, "pair": 0.25}  # strength of each kind
 _ROUNDS = 5
 _FACTOR = (0.01, 100.0)  # one raking step never moves a candidate further than this
 _MIN_CELL_ROWS = 200  # a cell with fewer training rows is drawn by the odds alone
+_MIN_EFFECTIVE = 0.25  # least effective sample size of the odds, as a share of the rows wanted
 
 
 def numbers(column: pd.Series) -> np.ndarray:
@@ -198,6 +199,7 @@ def inclusion_probabilities(
     summing to the group's rows (a group of ``m * k`` candidates gives ``m``), at most 1, and
     raked towards the margins ``terms`` (see the module docstring)."""
     total = len(log_weights) // k
+    log_weights = _flatten(log_weights, _MIN_EFFECTIVE * total)
     probabilities = _fill(np.exp(log_weights - log_weights.max()), groups, k)
     for _ in range(_ROUNDS if len(terms) else 0):
         for codes, shares, strength in terms:
@@ -208,6 +210,31 @@ def inclusion_probabilities(
             probabilities[known] *= np.clip(factor, *_FACTOR)[codes[known]]
             probabilities = _fill(probabilities, groups, k)
     return probabilities
+
+
+def _effective(log_weights: np.ndarray) -> float:
+    """Kish's effective sample size of the weights ``exp(log_weights)``."""
+    w = np.exp(log_weights - log_weights.max())
+    return float(w.sum() ** 2 / (w**2).sum())
+
+
+def _flatten(log_weights: np.ndarray, least: float) -> np.ndarray:
+    """The odds raised to the largest power at most 1 that leaves an effective sample size of
+    at least ``least`` candidates.
+
+    A classifier that tells every candidate from the real rows (a table with columns derived
+    exactly from others, which the generator does not reproduce) gives odds so uneven that a
+    handful of candidates would be drawn for their one best feature and the calibration could
+    not move them; flattened, the odds still rank the candidates and the margins can be met.
+    On Adult the odds keep about 0.7 times the wanted rows and are left as they are.
+    """
+    if len(log_weights) == 0 or _effective(log_weights) >= least:
+        return log_weights
+    low, high = 0.0, 1.0
+    for _ in range(30):  # bisection on the power; the effective size falls as it grows
+        middle = (low + high) / 2
+        low, high = (middle, high) if _effective(middle * log_weights) >= least else (low, middle)
+    return low * log_weights
 
 
 def _fill(weights: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
