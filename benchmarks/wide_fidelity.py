@@ -12,6 +12,7 @@ benchmarks/results/fidelity/wide.jsonl.
 Usage::
 
     python -m benchmarks.wide_fidelity --seed 0 --threads 1 --save wide-s0.fairsynth
+    python -m benchmarks.wide_fidelity --seed 0 --threads 1 --model wide-s0.fairsynth  # again
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--save", help="write the fitted model here")
+    parser.add_argument("--model", help="score this model of the same table instead of fitting")
     args = parser.parse_args()
 
     from benchmarks.widetable import wide_table
@@ -73,12 +75,15 @@ def main() -> None:
     train = wide_table(TRAIN_ROWS, random_state=args.seed)
     test = wide_table(TEST_ROWS, random_state=args.seed + 1000)
     discrete = [c for c in train.columns if train[c].dtype == object]
-    model = PTGANSynthesizer(random_state=args.seed, n_threads=args.threads, verbose=False)
-    model.fit(train)
+    if args.model:
+        model = PTGANSynthesizer.load(args.model, n_threads=args.threads)
+    else:
+        model = PTGANSynthesizer(random_state=args.seed, n_threads=args.threads, verbose=False)
+        model.fit(train)
     if args.save:
         model.save(args.save)
     commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, check=False
     ).stdout.strip()
     for refine in ("auto", 1):
         model.set_params(refine=refine)

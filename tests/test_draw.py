@@ -133,3 +133,28 @@ def test_odds_that_tell_every_candidate_apart_are_flattened_until_the_margins_ca
     assert np.corrcoef(flat, extreme)[0, 1] > 0.999  # the same order, a smaller power
     chances = inclusion_probabilities(extreme, groups, k)
     assert _draw._effective(np.log(chances)) > 0.2 * n
+
+
+def test_pairs_that_pull_the_columns_away_are_left_out() -> None:
+    rng = np.random.default_rng(5)
+    n = 3000
+    x = rng.normal(size=n)
+    real = pd.DataFrame({"x": x, "d": np.where(x > 0, "hi", "lo"), "c": rng.choice(list("ab"), n)})
+    # candidates whose x and d never agree but on a few, all with c = 'a': meeting the pair
+    # (x, d) means taking those few, which pulls c away from its half-and-half margin
+    made = pd.DataFrame({"x": rng.normal(size=4 * n), "c": rng.choice(list("ab"), 4 * n)})
+    made["d"] = np.where(made["x"] > 0, "lo", "hi")
+    agree = rng.random(4 * n) < 0.02
+    made.loc[agree, "d"] = np.where(made.loc[agree, "x"] > 0, "hi", "lo")
+    made.loc[agree, "c"] = "a"
+    margins = Margins.fit(real, ["d", "c"])
+    terms = margins.terms(made)
+    assert any(term.pair for term in terms)
+    groups = np.zeros(len(made), dtype=np.int64)
+    flat = np.zeros(len(made))
+    chances = inclusion_probabilities(flat, groups, 4, terms)
+    columns = [t for t in terms if not t.pair]
+    alone = inclusion_probabilities(flat, groups, 4, columns)
+    np.testing.assert_array_equal(chances, alone)
+    both = _draw._rake(_draw._fill(np.ones(len(made)), groups, 4), groups, 4, terms)
+    assert _draw._misfit(both, columns) > 2 * _draw._misfit(alone, columns)  # what was avoided
