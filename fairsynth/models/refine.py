@@ -227,7 +227,7 @@ def _export_trees(model: HistGradientBoostingClassifier, prior: float) -> dict[s
 
 # ------------------------------------------------------------------ a synthesizer's side
 _FIT_ROWS = 50_000  # training rows (and as many generated ones) the classifier learns at most
-_CANDIDATES = 200_000  # candidate rows generated and scored at once
+_CANDIDATES = 50_000  # candidate rows generated and scored at once (sampling Adult: peak 1 GB)
 
 
 def resolve_refine(model: Any) -> int:
