@@ -123,7 +123,7 @@ def fidelity(model: Any, ds: Any, seed: int) -> dict[str, Any]:
 
 
 def calibrated(
-    model: Any, ds: Any, seed: int, target: float, included: bool = True
+    model: Any, ds: Any, seed: int, target: float, included: bool = True, tolerance: float = 0.05
 ) -> dict[str, Any]:
     """docs/fairness.md's calibrated fair end for one target: λ on train, scores on test."""
     from fairsynth.frontier import calibrate_fairness
@@ -136,6 +136,7 @@ def calibrated(
         by="sex",
         reference_model="HistGB",
         sensitive_as_feature=included,
+        tolerance=tolerance,
         random_state=seed,
     )
     rows = score_synthetic(  # as fair_frontier.py's calibration (fairness_frontier) scores it
@@ -175,6 +176,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="targets calibrated with S excluded (after --targets)")  # fmt: skip
     parser.add_argument("--parts", nargs="+", default=["fidelity", "calibrate"])
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.05,
+        help="the calibration's final bracket in λ (calibrate_fairness)",
+    )
     parser.add_argument("--refit-refiner", action="store_true",
                         help="train the refiner again with today's code first (a file fitted "
                         "before the calibrated draw keeps its old refiner otherwise)")  # fmt: skip
@@ -221,10 +228,12 @@ def main(argv: list[str] | None = None) -> None:
         if "calibrate" in args.parts:
             for target in args.targets:
                 started = time.perf_counter()
-                write("calibrated", calibrated(model, ds, args.seed, target), started)
+                found = calibrated(model, ds, args.seed, target, tolerance=args.tolerance)
+                write("calibrated", found | {"tolerance": args.tolerance}, started)
             for target in args.excluded_targets:
                 started = time.perf_counter()
-                write("calibrated", calibrated(model, ds, args.seed, target, False), started)
+                found = calibrated(model, ds, args.seed, target, False, args.tolerance)
+                write("calibrated", found | {"tolerance": args.tolerance}, started)
 
 
 def _mean_sd(values: pd.Series, digits: int = 3) -> str:
