@@ -83,10 +83,11 @@ class Margins:
                 entry["pair_edges"] = _edges(values, _PAIR_BINS)
             columns.append(entry)
         shell = cls({"columns": columns, "pairs": []})
+        coarse = []
         for entry in columns:
-            codes, size = shell._codes(real, entry, pair=False)
+            (codes, size), pair_codes = shell._codes(real, entry)
             entry["shares"] = _shares(codes, size)
-        coarse = [shell._codes(real, entry, pair=True) for entry in columns]
+            coarse.append(pair_codes)
         strong = []
         for i in range(len(columns)):
             for j in range(i + 1, len(columns)):
@@ -103,26 +104,32 @@ class Margins:
         pairs = [{"columns": names, "shares": shares} for _, names, shares in strong[:_MAX_PAIRS]]
         return cls({"columns": columns, "pairs": pairs})
 
-    def _codes(self, rows: pd.DataFrame, entry: dict[str, Any], pair: bool) -> tuple[Any, int]:
-        """Each row's bin of one column (-1: a category the training rows never had)."""
+    def _codes(
+        self, rows: pd.DataFrame, entry: dict[str, Any]
+    ) -> tuple[tuple[np.ndarray, int], tuple[np.ndarray, int]]:
+        """Each row's bin of one column, for its own margin and inside a pair, with the number
+        of bins (-1: a category the training rows never had)."""
         if "levels" in entry:
             codes = pd.Index(entry["levels"]).get_indexer(rows[entry["column"]].astype(str))
-            return codes, len(entry["levels"])
-        edges = np.asarray(entry["pair_edges" if pair else "edges"], dtype=float)
+            return (codes, len(entry["levels"])), (codes, len(entry["levels"]))
         values = numbers(rows[entry["column"]])
-        codes = np.searchsorted(edges, values, side="right")
-        codes[np.isnan(values)] = len(edges) + 1  # missing values: a bin of their own
-        return codes, len(edges) + 2
+
+        def binned(edges: np.ndarray) -> tuple[np.ndarray, int]:
+            codes = np.searchsorted(edges, values, side="right")
+            codes[np.isnan(values)] = len(edges) + 1  # missing values: a bin of their own
+            return codes, len(edges) + 2
+
+        own, pair = (np.asarray(entry[key], dtype=float) for key in ("edges", "pair_edges"))
+        return binned(own), binned(pair)
 
     def terms(self, rows: pd.DataFrame) -> list[Term]:
         """Each margin of ``rows``: every column's, then every kept pair's."""
         out = []
         coarse = {}
         for entry in self.columns:
-            codes, _ = self._codes(rows, entry, pair=False)
+            (codes, _), coarse[entry["column"]] = self._codes(rows, entry)
             kind = "category" if "levels" in entry else "number"
             out.append(Term(codes, np.asarray(entry["shares"]), _DAMP[kind]))
-            coarse[entry["column"]] = self._codes(rows, entry, pair=True)
         for pair in self.pairs:
             (a, _), (b, size_b) = (coarse[c] for c in pair["columns"])
             codes = _pair_codes(a, b, size_b)
