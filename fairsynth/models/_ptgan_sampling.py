@@ -105,14 +105,14 @@ class PTGANSampling(_Mixin):
             return self._sampler()(noise, zeros), np.zeros(size, dtype=np.int64), none
         if k > 1 and self._calibrates(plan):
             condition = conditioner.sample_conditions(plan, size, spread=True)
-            rows = self._sampler()(torch.cat([noise, condition], 1), zeros)
+            groups = np.zeros(size, dtype=np.int64)
             prior = conditioner.spread_log_ratio(condition).cpu().numpy().astype(np.float64)
-            return conditioner.paste(rows, condition), np.zeros(size, dtype=np.int64), prior
-        condition = conditioner.sample_conditions(plan, n_rows)
-        groups = torch.unique(condition, dim=0, return_inverse=True)[1].repeat(k)
-        condition = condition.repeat(k, 1)
+        else:
+            condition = conditioner.sample_conditions(plan, n_rows)
+            groups = torch.unique(condition, dim=0, return_inverse=True)[1].repeat(k).cpu().numpy()
+            condition, prior = condition.repeat(k, 1), none
         rows = self._sampler()(torch.cat([noise, condition], 1), zeros)
-        return conditioner.paste(rows, condition), groups.cpu().numpy(), none
+        return conditioner.paste(rows, condition), groups, prior
 
     def _calibrates(self, plan: Any) -> bool:
         """Whether a sample's conditions follow the data's own frequencies, so that its refined
@@ -120,6 +120,10 @@ class PTGANSampling(_Mixin):
         at their frequencies; not a user's conditions, nor a fair model's cells (the knob
         moves their counts)."""
         return plan is None or isinstance(plan, np.random.Generator)
+
+    def _refiner_cells(self) -> list[str] | None:
+        """Columns whose cells the refiner calibrates one by one (a fair model's); None."""
+        return None
 
     def _draw_rows(
         self, n_rows: int, generator: torch.Generator, plan: Any, threads: int

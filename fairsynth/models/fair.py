@@ -147,6 +147,10 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
             return []
         return [self.sensitive] if isinstance(self.sensitive, str) else list(self.sensitive)
 
+    def _refiner_cells(self) -> list[str]:
+        """The refined rows are calibrated inside each (group, outcome) cell."""
+        return [*self._sensitive, str(self.target)]
+
     def _check_params(self) -> None:
         super()._check_params()
         if self.training_by_sampling is True:

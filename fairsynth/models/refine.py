@@ -273,8 +273,7 @@ def fit_refiner(model: Any, data: pd.DataFrame, seed: int) -> Refiner:
     model.refiner_ = None  # the rows it learns against are the generator's own
     generated = model.sample(rows, random_state=seed + 1)
     threads = getattr(model, "n_threads_", None)
-    target = getattr(model, "target", None)  # a fair model's cells: its sensitive and target
-    cells = None if target is None else [*model._sensitive, str(target)]
+    cells = model._refiner_cells()
     return Refiner.fit(
         real[modelled], generated[modelled],
         [c for c in transformer.discrete_columns_ if c in modelled], random_state=seed,
