@@ -149,6 +149,18 @@ def _number(value: Any) -> Any:
         return value
 
 
+def fit_to_record(
+    command: list[str], record: Path, label: str, env: dict[str, str] | None = None
+) -> None:
+    """Run one fit's ``command`` in a process of its own; its last line of output (the fit's
+    JSON record) goes to ``record`` and is printed. Exits with the tail of its errors."""
+    out = subprocess.run(command, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        sys.exit(f"{label} failed:\n{out.stderr[-3000:]}")
+    record.write_text(out.stdout.strip().splitlines()[-1])
+    print(record.read_text(), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
@@ -180,13 +192,7 @@ def main() -> None:
                            "--epochs", str(epochs)]  # fmt: skip
                 command += ["--recipe"] if args.recipe else []
                 command += ["--transform", args.transform]
-                out = subprocess.run(
-                    [*command, "--single", config, str(seed)], capture_output=True, text=True
-                )
-                if out.returncode != 0:
-                    sys.exit(f"{config} {seed} failed:\n{out.stderr[-3000:]}")
-                record.write_text(out.stdout.strip().splitlines()[-1])
-                print(record.read_text(), flush=True)
+                fit_to_record([*command, "--single", config, str(seed)], record, f"{config} {seed}")
             else:
                 append_row(RESULTS, score_one(json.loads(record.read_text()), args.work))
 

@@ -36,8 +36,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -173,12 +171,10 @@ def main() -> None:
                 for flag, value in (("--noise-multiplier", args.noise_multiplier),
                                     ("--max-minutes", args.max_minutes)):  # fmt: skip
                     command += [] if value is None else [flag, str(value)]
-                out = subprocess.run(command, capture_output=True, text=True,
-                                     env={**os.environ, **ONE_THREAD})  # fmt: skip
-                if out.returncode != 0:
-                    sys.exit(f"ε = {epsilon:g}, seed {seed} failed:\n{out.stderr[-3000:]}")
-                record.write_text(out.stdout.strip().splitlines()[-1])
-                print(record.read_text(), flush=True)
+                from benchmarks.privacy import fit_to_record
+
+                fit_to_record(command, record, f"ε = {epsilon:g}, seed {seed}",
+                              env={**os.environ, **ONE_THREAD})  # fmt: skip
             else:
                 from benchmarks.isolated import append_row
                 from benchmarks.privacy import score_one
