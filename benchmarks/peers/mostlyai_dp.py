@@ -1,6 +1,6 @@
 """MOSTLY AI's TabularARGN (pip ``mostlyai-engine``) with its differential-privacy option on Adult.
 
-Measured beside fairsynth's private PTGAN (benchmarks/privacy.py, docs/privacy.md) and scored
+Measured beside fairsynth's private PTGAN (benchmarks/privacy.py, docs/privacy-measurements.md) and scored
 the same way (``benchmarks.privacy.score_one``: ``fairsynth.evaluate`` with the real test
 split, sex as a feature, the membership attack). The engine needs a CUDA-free torch and its
 own packages, so it lives in a virtualenv of its own; this file is both sides:
@@ -19,7 +19,7 @@ Laplace noise on the categories and bounds before training). Here ``max_epsilon`
 the case, ``delta`` 1/n² (as ours) and ``value_protection_epsilon`` a quarter of ε (as ours:
 ``transform_share``); the rest are the engine's defaults.
 
-Usage (install: docs/privacy.md, "MOSTLY AI's DP option")::
+Usage (install: docs/privacy-measurements.md, "MOSTLY AI's DP option")::
 
     python -m benchmarks.peers.mostlyai_dp --fit --epsilons 3 --seeds 0 \\
         --engine-python /tmp/mostly/.venv/bin/python
