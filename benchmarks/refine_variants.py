@@ -15,7 +15,7 @@ Usage::
 
     python -c "from fairsynth import PTGANSynthesizer, load_dataset; d = load_dataset('adult');
     PTGANSynthesizer(discrete_columns=d.discrete_columns, random_state=0, n_threads=2,
-    refine=1).fit(d.train).save('adult-s0.fairsynth')"   # the model of docs/measurements.md's figures
+    refine=1).fit(d.train).save('adult-s0.fairsynth')"   # docs/measurements.md's model
     python -m benchmarks.refine_variants adult-s0.fairsynth --seed 0
     python -m benchmarks.refine_variants adult-s0.fairsynth --seed 0 --privacy
 """

@@ -81,7 +81,8 @@ scored by one protocol. What the tables help choose:
   ratios, `fit / CTGAN`, within one data set: runs shared a 2-core machine), peak memory.
 
 What the figures say about PTGAN's design (tempering, the coherency penalty, averaging) and the
-ablation rows: [measurements.md](measurements.md). To reproduce the grid, then this page and its figures:
+ablation rows: [measurements.md](measurements.md). To reproduce the grid, then this page and its
+figures:
 
 ```console
 $ python -m benchmarks.run --datasets adult compas german --seeds 0 1 2 --threads 1

@@ -1,9 +1,10 @@
 """MOSTLY AI's TabularARGN (pip ``mostlyai-engine``) with its differential-privacy option on Adult.
 
-Measured beside fairsynth's private PTGAN (benchmarks/privacy.py, docs/privacy-measurements.md) and scored
-the same way (``benchmarks.privacy.score_one``: ``fairsynth.evaluate`` with the real test
-split, sex as a feature, the membership attack). The engine needs a CUDA-free torch and its
-own packages, so it lives in a virtualenv of its own; this file is both sides:
+Measured beside fairsynth's private PTGAN (benchmarks/privacy.py,
+docs/privacy-measurements.md) and scored the same way (``benchmarks.privacy.score_one``:
+``fairsynth.evaluate`` with the real test split, sex as a feature, the membership attack).
+The engine needs a CUDA-free torch and its own packages, so it lives in a virtualenv of its
+own; this file is both sides:
 
 - ``--fit`` (fairsynth's virtualenv) writes Adult's training split to ``--work`` and runs this
   file with ``--engine-python`` (the engine's virtualenv) and ``--engine``, one process a case
