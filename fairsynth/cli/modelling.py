@@ -96,7 +96,7 @@ def fit(
         False,
         "--distributed",
         help="Train data-parallel across the processes torchrun started; process 0 saves "
-        "(docs/reliability.md).",
+        "(docs/scale.md).",
     ),
 ) -> None:
     """Fit a synthesizer on a table and save it (Ctrl-C stops and saves the model so far)."""

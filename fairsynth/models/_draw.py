@@ -15,7 +15,7 @@ classifier's odds favour rows of the data's densest regions, where the generator
 convincing, so the drawn rows drift towards the modes (40 hours a week on Adult: 47% of the
 data, 56% of the rows drawn by the odds alone); calibration takes that back. Numbers and pairs
 are raked at a quarter strength (each factor to the power 0.25), categories at full strength;
-docs/method.md has the measurements.
+docs/measurements.md has the measurements.
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ def check_launcher() -> tuple[int, int]:
     if missing:
         raise ParameterError(
             f"Distributed training needs a launcher ({' and '.join(missing)} not set): "
-            f"start it with `{_LAUNCH}` (docs/reliability.md)."
+            f"start it with `{_LAUNCH}` (docs/scale.md)."
         )
     return int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
 
@@ -88,7 +88,7 @@ class DataParallel(Callback):
     """Train data-parallel across the processes a launcher (``torchrun``) started.
 
     Pass one in ``callbacks`` of a PTGAN or fair PTGAN fit run in every process, or use
-    ``fairsynth fit --distributed``; see the module notes and docs/reliability.md.
+    ``fairsynth fit --distributed``; see the module notes and docs/scale.md.
 
     Parameters
     ----------

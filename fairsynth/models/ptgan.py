@@ -69,7 +69,7 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
     coherency_weight : float, default=20.0
         Weight of the coherency penalty on the critic (the paper's is 100). A lighter penalty
         keeps more of the pairwise structure; with the point masses below it took Adult's
-        detection AUC from 0.944 to 0.801 (3 fits, docs/method.md).
+        detection AUC from 0.944 to 0.801 (3 fits, docs/measurements.md).
     gradient_penalty_weight : float, default=0.0
         Weight of an ordinary WGAN-GP gradient penalty (the un-tempered ablation uses 10).
     interpolate_noise : bool, default=True
@@ -89,7 +89,7 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         for the first ``1 / (1 - ema_decay)`` steps, then an exponential moving average that
         keeps ``ema_decay`` of itself each step (:class:`~fairsynth.nn.nets.WeightAverage`).
         None samples from the trained weights. On Adult it raised TSTR AUC and steadied
-        Quality across seeds at no cost in time (docs/method.md).
+        Quality across seeds at no cost in time (docs/measurements.md).
     norm : {'batch', 'layer', 'none'}, default='batch'
         Normalisation in the generator's blocks.
     categorical_head : {'softmax', 'gumbel'}, default='softmax'
@@ -101,7 +101,8 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         How the generator's last layer makes a row: 'joint', one linear layer for all
         columns; 'columns', column by column, each column's block seeing the columns before it
         (and, when sampling, the values chosen for them), as autoregressive tabular models do
-        (:class:`~fairsynth.nn.nets.ColumnHeads`; docs/method.md, "Indistinguishable rows").
+        (:class:`~fairsynth.nn.nets.ColumnHeads`; docs/measurements.md, "Indistinguishable
+        rows").
     max_modes : int, default=10
         Most mixture modes of the mode-specific normalisation of a numeric column; 1 turns it
         into plain standardisation (the raw coordinates of the paper's toy problems).

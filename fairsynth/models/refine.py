@@ -12,7 +12,7 @@ margins (:mod:`fairsynth.models._draw`). This is sampling-importance-resampling 
 density ratio: Grover et al., "Bias correction of learned generative models using
 likelihood-free importance weighting", NeurIPS 2019 (arXiv 1906.09531); with the GAN's own
 discriminator it is Azadi et al.'s discriminator rejection sampling (ICLR 2019, arXiv
-1810.06758). docs/method.md has the measurements.
+1810.06758). docs/measurements.md has the measurements.
 
 The classifier reads a row as the position of each number among the training column's
 quantiles and a one-hot block per discrete column. Its trees are kept as plain arrays (the
@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 _KNOTS = np.linspace(0.0, 1.0, 129)  # quantiles a number is placed among
-_TREES = 100  # boosting iterations (measured: 30-300 give the same detection; docs/method.md)
+_TREES = 100  # boosting iterations (30-300 give the same detection; docs/measurements.md)
 _LEARNING_RATE = 0.3
 _LEAVES = 31
 _MAX_LOG_WEIGHT = 30.0
