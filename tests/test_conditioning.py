@@ -44,6 +44,21 @@ def test_rare_categories_are_drawn_by_log_frequency(matrix: torch.Tensor) -> Non
     assert len(torch.unique(second)) > 900  # the pair's second row: any row
 
 
+def test_draws_stay_inside_each_block_and_skip_empty_categories(matrix: torch.Tensor) -> None:
+    # the second block is narrower than the first (padded in the draw's table); the first
+    # block's last category has no rows once they are recoded to its first
+    matrix = matrix.clone()
+    matrix[990:, 1:4] = torch.tensor([1.0, 0.0, 0.0])
+    sampler = CategorySampler([(1, 3), (4, 2)], CPU).fit(matrix)
+    assert sampler.counts == [[910, 90, 0], [500, 500]]
+    first, _, block = sampler.draw_pairs(50_000, torch.Generator().manual_seed(1))
+    drawn_first = matrix[first[block == 0], 1:4].argmax(dim=1)
+    drawn_second = matrix[first[block == 1], 4:6].argmax(dim=1)
+    assert int((drawn_first == 2).sum()) == 0
+    assert set(drawn_second.tolist()) == {0, 1}
+    assert abs(float((drawn_second == 0).float().mean()) - 0.5) < 0.01
+
+
 def test_conditions_fill_and_paste_only_the_chosen_block(matrix: torch.Tensor) -> None:
     sampler = CategorySampler([(1, 3), (4, 2)], CPU).fit(matrix)
     block = torch.tensor([0, 1])

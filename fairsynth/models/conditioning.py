@@ -272,6 +272,7 @@ class CategorySampler:
         self.index = torch.tensor(index, dtype=torch.long, device=device)
         widths = torch.tensor([width for _, width in self.blocks], device=device)
         self._offsets = torch.cumsum(widths, 0) - widths
+        self._last = widths - 1  # each block's last category
         self._block_of = torch.repeat_interleave(
             torch.arange(len(self.blocks), device=device), widths
         )
@@ -312,6 +313,7 @@ class CategorySampler:
         self._sample_p = padded / padded.sum(dim=1, keepdim=True)
         log = torch.where(padded > 0, torch.log1p(padded), 0.0)
         self._train_p = log / log.sum(dim=1, keepdim=True)
+        self._train_cdf = torch.cumsum(self._train_p, dim=1)
         return self
 
     def _mask(self, block: Tensor) -> Tensor:
@@ -320,7 +322,12 @@ class CategorySampler:
     def draw_pairs(self, size: int, g: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
         """Pairs of real rows, the first of the drawn (block, category), and the blocks."""
         block = torch.randint(len(self.blocks), (size,), generator=g, device=self.device)
-        category = torch.multinomial(self._train_p[block], 1, generator=g).squeeze(1)
+        # inverse CDF: one uniform a row (a category of zero chance is never the first CDF
+        # entry above it); cheaper than torch.multinomial's exponential draws over every row
+        cdf = self._train_cdf[block]
+        uniform = torch.rand((size, 1), generator=g, device=self.device) * cdf[:, -1:]
+        category = torch.searchsorted(cdf, uniform, right=True).squeeze(1)
+        category = torch.minimum(category, self._last[block])  # u rounded up to the total
         cell = self._offsets[block] + category
         within = (torch.rand(size, generator=g, device=self.device) * self._size[cell]).long()
         within = torch.minimum(within, self._size[cell] - 1)

@@ -395,10 +395,10 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
             self.generator_ema_ = WeightAverage(self.generator_, float(self.ema_decay))
         betas = (float(self.betas[0]), float(self.betas[1]))
         self._g_optimizer = torch.optim.Adam(
-            self.generator_.parameters(), lr=self.learning_rate, betas=betas
+            self.generator_.parameters(), lr=self.learning_rate, betas=betas, foreach=True
         )
         self._d_optimizer = torch.optim.Adam(
-            self.critic_.parameters(), lr=self.learning_rate, betas=betas
+            self.critic_.parameters(), lr=self.learning_rate, betas=betas, foreach=True
         )
         self._loss = get_loss(self.loss)
 
