@@ -27,6 +27,20 @@ def test_chances_follow_the_odds_sum_to_each_groups_rows_and_stay_at_most_one() 
         np.testing.assert_allclose(ratio, ratio[0])
 
 
+def test_one_group_is_filled_as_any_group_is() -> None:
+    # the one-group path (sums) gives the chances the grouped path (bincounts) gives that
+    # group when a second group stands beside it
+    rng = np.random.default_rng(1)
+    n, k = 500, 8
+    log_weights = rng.normal(0, 2.5, n * k)  # uneven: many candidates reach the cap
+    alone = _draw._fill(np.exp(log_weights), np.zeros(n * k, dtype=np.int64), k)
+    groups = np.r_[np.zeros(n * k, dtype=np.int64), np.ones(k, dtype=np.int64)]
+    beside = _draw._fill(np.exp(np.r_[log_weights, np.zeros(k)]), groups, k)[: n * k]
+    assert (alone == 1.0).sum() > 10
+    np.testing.assert_allclose(alone, beside, rtol=1e-12)
+    assert abs(alone.sum() - n) < 1e-9
+
+
 def test_the_draw_takes_each_candidate_with_its_chance() -> None:
     rng = np.random.default_rng(1)
     n, k = 50, 3

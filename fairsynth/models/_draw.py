@@ -284,6 +284,8 @@ def _flatten(log_weights: np.ndarray, least: float) -> np.ndarray:
 def _fill(weights: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
     """Scale ``weights`` so that each group sums to its rows, capping at 1 (the capped mass
     goes to the others)."""
+    if len(groups) and groups[0] == groups[-1] and not np.any(groups != groups[0]):
+        return _fill_one(weights, len(groups) / k)  # one group: sums in place of bincounts
     wanted = np.bincount(groups) / k
     out = weights.astype(float)
     full = np.zeros(len(out), dtype=bool)
@@ -292,6 +294,21 @@ def _fill(weights: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
         left = wanted - np.bincount(groups, full, minlength=len(wanted))
         scale = np.divide(left, free, out=np.zeros_like(left), where=free > 0)
         out = np.where(full, 1.0, out * scale[groups])
+        over = out > 1.0
+        if not over.any():
+            break
+        full |= over
+    return np.minimum(out, 1.0)
+
+
+def _fill_one(weights: np.ndarray, wanted: float) -> np.ndarray:
+    """:func:`_fill` for candidates that all form one group."""
+    out = weights.astype(float)
+    full = np.zeros(len(out), dtype=bool)
+    for _ in range(100):
+        free = float(np.sum(out, where=~full))
+        left = wanted - np.count_nonzero(full)
+        out = np.where(full, 1.0, out * (left / free if free > 0 else 0.0))
         over = out > 1.0
         if not over.any():
             break
