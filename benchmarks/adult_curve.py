@@ -7,7 +7,11 @@ HistGB AUC, label gap by sex), by the end-of-fit check's detection AUC (5,000 ro
 against the real training table. Answers "would more steps, another learning rate or weight
 averaging help?" without one fit per budget. The model samples from its averaged generator
 (``ema_decay``, 0.999 by default); ``--params '{"ema_decay": null}'`` samples from the trained
-weights. Each row records the decay as ``ema``. Rows are appended as JSON lines to
+weights. Each row records the decay as ``ema``. With ``--refined`` each point is scored as
+the model would sample it at the end of a fit of that length: a refiner is trained on the
+averaged generator's rows, the sample is drawn with the default importance resampling, and it
+is scored like ``benchmarks.fidelity`` (the protocol's detection AUC, Quality, TSTR, ...). Rows
+are appended as JSON lines to
 ``benchmarks/results/adult_curve.jsonl``. (Its rows with ``ema`` 0.999 and no ``params`` key
 ``ema_decay`` from before 2026-11-23 20:00 were made with an earlier form of this script that
 averaged with torch's ``AveragedModel``: an EMA from the initial weights, without the warm-up
@@ -19,6 +23,7 @@ Usage::
     python -m benchmarks.adult_curve --steps 12000 --every 1500
     python -m benchmarks.adult_curve --steps 12000 --params '{"learning_rate": 2e-4}'
     python -m benchmarks.adult_curve --steps 12000 --params '{"ema_decay": null}'
+    python -m benchmarks.adult_curve --steps 9000 --every 1500 --refined --seed 1
 """
 
 from __future__ import annotations
@@ -43,6 +48,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON-lines file to append to")
+    parser.add_argument(
+        "--refined",
+        action="store_true",
+        help="score the refined default draw at each point (benchmarks.fidelity)",
+    )
     args = parser.parse_args()
 
     import torch
@@ -64,6 +74,9 @@ def main() -> None:
         def on_epoch_end(self, model: Any, record: dict[str, Any]) -> bool:
             before, self.steps = self.steps, self.steps + int(record["steps"])
             if self.steps // args.every == before // args.every:
+                return False
+            if args.refined:
+                append_row(args.out, refined_point(model, ds, args, self.steps, record))
                 return False
             synth = model.sample(len(ds.train), random_state=0)
             scores = tstr_scores(synth, ds.test, ds.target, ds.positive_label, "sex")
@@ -88,6 +101,24 @@ def main() -> None:
     PTGANSynthesizer(random_state=args.seed, verbose=False, callbacks=[Curve()], **params).fit(
         ds.train
     )
+
+
+def refined_point(model: Any, ds: Any, args: Any, steps: int, record: dict[str, Any]) -> Any:
+    """The figures of the sample a fit of ``steps`` steps would draw (refiner trained now)."""
+    from benchmarks.fidelity import score_rows
+    from fairsynth.models.refine import fit_refiner
+
+    started = time.perf_counter()
+    model.refiner_ = fit_refiner(model, ds.train, args.seed)
+    synth = model.sample(len(ds.train), random_state=args.seed)
+    seconds = time.perf_counter() - started
+    model.refiner_ = None  # training goes on; the next point trains its own
+    return {
+        "params": json.loads(args.params), "refined": True, "seed": args.seed,
+        "threads": args.threads, "step": steps, "train_s": round(float(record["time"]), 1),
+        "refine_and_sample_s": round(seconds, 1), **score_rows(ds, synth, args.seed),
+        "time": time.strftime("%Y-%m-%d %H:%M"),
+    }  # fmt: skip
 
 
 if __name__ == "__main__":
