@@ -124,9 +124,15 @@ class TemperedSteps(_Mixin):
         )
         fake = self._tempered_fake(weight)
         (weight,) = self._own_rows(weight)
-        loss = self._loss.generator(self.critic_(fake, temperature(weight).unsqueeze(1)))
-        self._g_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        # the critic's own weight gradients are of no use here: not computing them saves two
+        # of the backward's matrix products (the generator's gradients are the same)
+        self.critic_.requires_grad_(False)
+        try:
+            loss = self._loss.generator(self.critic_(fake, temperature(weight).unsqueeze(1)))
+            self._g_optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+        finally:
+            self.critic_.requires_grad_(True)
         self._g_optimizer.step()
         if self.generator_ema_ is not None:
             self.generator_ema_.update(self.generator_)
