@@ -12,7 +12,9 @@ of the refinement. For each:
   training rows, then HistGB (S included) trained on the sample at that λ and scored on the real
   test rows (AUC, DP, EO, DP at fixed rate), for targets 0.05 (today's) and with margins (0.045,
   0.04, ...). The calibration's evaluations are cached across targets (the same sample and
-  classifier for a λ), so a further target costs only the λ it adds.
+  classifier for a λ), so a further target costs only the λ it adds. ``--metric eo``
+  calibrates the equalized-odds difference instead of DP (docs/fairness.md, "Equalized
+  odds"); part ``curve`` then scores every λ the calibrations tried on the test rows too.
 
 One JSON line per (model, refine, part) is appended to ``--out``/results.jsonl, so a run cut
 short keeps what it finished::
@@ -122,27 +124,14 @@ def fidelity(model: Any, ds: Any, seed: int) -> dict[str, Any]:
     }
 
 
-def calibrated(
-    model: Any, ds: Any, seed: int, target: float, included: bool = True, tolerance: float = 0.05
-) -> dict[str, Any]:
-    """docs/fairness.md's calibrated fair end for one target: λ on train, scores on test."""
-    from fairsynth.frontier import calibrate_fairness
+def test_scores(model: Any, ds: Any, seed: int, fairness: float, included: bool) -> dict:
+    """HistGB trained on the sample at ``fairness`` and scored by sex on the real test rows."""
     from fairsynth.frontier._scoring import prevalence, score_synthetic
 
-    found = calibrate_fairness(
-        model,
-        ds.train,
-        target,
-        by="sex",
-        reference_model="HistGB",
-        sensitive_as_feature=included,
-        tolerance=tolerance,
-        random_state=seed,
-    )
     rows = score_synthetic(  # as fair_frontier.py's calibration (fairness_frontier) scores it
         model,
         ds.test.reset_index(drop=True),
-        found.fairness,
+        fairness,
         sensitive=model._sensitive,
         by=["sex"],
         variants=[included],
@@ -153,16 +142,48 @@ def calibrated(
         options={"selection_rate": prevalence(model), "random_state": seed, "n_threads": 1},
     )
     test = next(r for r in rows if r["attribute"] == "sex")
-    return {
+    return {k: float(test[k]) for k in ("auc", "dp", "eo", "dp_at_rate", "accuracy")}
+
+
+def calibrated(
+    model: Any,
+    ds: Any,
+    seed: int,
+    target: float,
+    included: bool = True,
+    tolerance: float = 0.05,
+    metric: str = "dp",
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """docs/fairness.md's calibrated fair end for one target: λ on train, scores on test.
+
+    Returns the result row and the calibration's evaluations (every λ tried, train rows).
+    """
+    from fairsynth.frontier import calibrate_fairness
+
+    found = calibrate_fairness(
+        model,
+        ds.train,
+        target,
+        metric=metric,
+        by="sex",
+        reference_model="HistGB",
+        sensitive_as_feature=included,
+        tolerance=tolerance,
+        random_state=seed,
+    )
+    row = {
+        "metric": metric,
         "target": target,
         "sensitive_feature": "included" if included else "excluded",
         "fairness": found.fairness,
         "met_on_train": found.met,
         "train_dp": found.scores["dp"],
+        "train_eo": found.scores["eo"],
         "train_auc": found.scores["auc"],
         "n_tried": len(found.evaluations),
-        **{k: float(test[k]) for k in ("auc", "dp", "eo", "dp_at_rate", "accuracy")},
+        **test_scores(model, ds, seed, found.fairness, included),
     }
+    return row, found.evaluations
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -174,7 +195,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--targets", type=float, nargs="*", default=list(TARGETS))
     parser.add_argument("--excluded-targets", type=float, nargs="*", default=[],
                         help="targets calibrated with S excluded (after --targets)")  # fmt: skip
-    parser.add_argument("--parts", nargs="+", default=["fidelity", "calibrate"])
+    parser.add_argument("--parts", nargs="+", default=["fidelity", "calibrate"],
+                        help="fidelity, calibrate; curve: each λ calibrated, on test")  # fmt: skip
+    parser.add_argument("--metric", choices=["dp", "eo"], default="dp",
+                        help="what calibrate_fairness brings to the target")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
         "--tolerance",
@@ -226,88 +250,138 @@ def main(argv: list[str] | None = None) -> None:
             started = time.perf_counter()
             write("fidelity", fidelity(model, ds, args.seed), started)
         if "calibrate" in args.parts:
-            for target in args.targets:
+            tried: dict[tuple[bool, float], dict] = {}
+            runs = [(t, True) for t in args.targets] + [(t, False) for t in args.excluded_targets]
+            for target, included in runs:
                 started = time.perf_counter()
-                found = calibrated(model, ds, args.seed, target, tolerance=args.tolerance)
+                found, evaluations = calibrated(
+                    model, ds, args.seed, target, included, args.tolerance, args.metric
+                )
                 write("calibrated", found | {"tolerance": args.tolerance}, started)
-            for target in args.excluded_targets:
+                for row in evaluations.to_dict("records"):
+                    tried[(included, row["fairness"])] = row
+            for (included, fairness), row in sorted(tried.items()):
+                if "curve" not in args.parts:
+                    break
                 started = time.perf_counter()
-                found = calibrated(model, ds, args.seed, target, False, args.tolerance)
-                write("calibrated", found | {"tolerance": args.tolerance}, started)
+                train = {f"train_{k}": float(row[k]) for k in ("auc", "dp", "eo")}
+                test = test_scores(model, ds, args.seed, fairness, included)
+                values = {"metric": args.metric, "fairness": fairness} | train | test
+                variant = "included" if included else "excluded"
+                write("curve", values | {"sensitive_feature": variant}, started)
 
 
 def _mean_sd(values: pd.Series, digits: int = 3) -> str:
     return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
 
 
-def summary(out: Path) -> None:
-    """results.jsonl → fidelity.csv, calibrated.csv and summary.md (mean ± sd over fits)."""
-    lines = [json.loads(line) for line in (out / "results.jsonl").open()]
-    table = pd.DataFrame(lines).drop_duplicates(
-        ["model_file", "refine", "part", "target", "sensitive_feature"], keep="last"
-    )
+def _load(out: Path) -> pd.DataFrame:
+    """results.jsonl as a table, the last line of each key kept (a rerun replaces a line)."""
+    table = pd.DataFrame([json.loads(line) for line in (out / "results.jsonl").open()])
+    if "metric" not in table:
+        table["metric"] = None
+    calibrating = table["part"] != "fidelity"  # lines from before --metric calibrated DP
+    table.loc[calibrating, "metric"] = table.loc[calibrating, "metric"].fillna("dp")
     table["refine"] = table["refine"].map({"auto": "on (auto)", "1": "off (1)"})
-    fidelity = table[table["part"] == "fidelity"].dropna(axis=1, how="all")
-    calibrated = table[table["part"] == "calibrated"].dropna(axis=1, how="all")
-    fidelity.to_csv(out / "fidelity.csv", index=False)
-    calibrated.to_csv(out / "calibrated.csv", index=False)
+    keys = ["model_file", "refine", "part", "metric", "target", "sensitive_feature"]
+    curve = table["part"] == "curve"
+    return pd.concat(
+        [
+            table[~curve].drop_duplicates(keys, keep="last"),
+            table[curve].drop_duplicates([*keys, "fairness"], keep="last"),
+        ]
+    )
+
+
+def _curve_md(curve: pd.DataFrame) -> list[str]:
+    """Per fit: the λ with the lowest metric on the training rows, and on the test rows."""
+    md = ["", "## Every λ the calibrations tried, scored on the test rows too (part curve)", ""]
+    md += ["| fit | S | metric | λ tried | lowest on train: λ, train, test, test AUC "
+           "| lowest on test: λ, test, test AUC | test by λ |", "|---" * 7 + "|"]  # fmt: skip
+    groups = curve.groupby(["model_file", "sensitive_feature", "metric"])
+    for (fit, variant, metric), part in groups:
+        at = part.loc[part[f"train_{metric}"].idxmin()]
+        best = part.loc[part[metric].idxmin()]
+        values = zip(part["fairness"], part[metric], strict=True)
+        by_fairness = ", ".join(f"{f:g}: {v:.3f}" for f, v in sorted(values))
+        md.append(
+            f"| {fit} | {variant} | {metric} | {len(part)} | {at.fairness:.4g}, "
+            f"{at[f'train_{metric}']:.4f}, {at[metric]:.4f}, {at.auc:.4f} | {best.fairness:.4g}, "
+            f"{best[metric]:.4f}, {best.auc:.4f} | {by_fairness} |"
+        )
+    return md
+
+
+def summary(out: Path) -> None:
+    """results.jsonl → fidelity.csv, calibrated.csv, curve.csv and summary.md."""
+    table = _load(out)
+    parts = {name: table[table["part"] == name] for name in ("fidelity", "calibrated", "curve")}
+    for name, part in parts.items():
+        if len(part):
+            parts[name] = part.dropna(axis=1, how="all")
+            parts[name].to_csv(out / f"{name}.csv", index=False)
+    fidelity, calibrated, curve = parts.values()
     md = ["# FairPTGAN with and without importance resampling (benchmarks/fair_refine.py)", ""]
     metrics = ["detection_auc", "detection_auc_test", "quality", "column_shapes",
                "column_pair_trends", "histgb_auc", "logreg_auc", "histgb_dp", "label_gap_sex",
                "positive_share", "exact_copies"]  # fmt: skip
-    md += ["## λ = 0 fidelity (mean ± sd over fits)", "", "| refine | fits | "
-           + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]  # fmt: skip
+    if len(fidelity):  # a run of --parts calibrate has none
+        md += ["## λ = 0 fidelity (mean ± sd over fits)", "", "| refine | fits | "
+               + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]  # fmt: skip
     for refine, part in fidelity.groupby("refine"):
         cells = [_mean_sd(part[m]) for m in metrics]
         md.append(f"| {refine} | {len(part)} | " + " | ".join(cells) + " |")
     md += ["", "## Calibrated fair end (HistGB, by sex, λ on the training rows, test rows)", ""]
-    md += ["| refine | S | target on train | fits | λ | test AUC | test DP | EO | DP at rate "
-           "| fits with test DP ≤ 0.05 | max test DP |", "|---" * 11 + "|"]  # fmt: skip
-    keys = ["refine", "sensitive_feature", "target"]
-    for (refine, variant, target), part in calibrated.groupby(keys):
+    md += ["| refine | S | metric ≤ target on train | fits | λ | test AUC | test DP | EO "
+           "| DP at rate | fits with test metric ≤ 0.05 | of them AUC ≥ 0.88 | max test metric |",
+           "|---" * 12 + "|"]  # fmt: skip
+    keys = ["refine", "sensitive_feature", "metric", "target"]
+    for (refine, variant, metric, target), part in calibrated.groupby(keys):
+        meets = part[metric] <= 0.05
         md.append(
-            f"| {refine} | {variant} | {target:g} | {len(part)} | {_mean_sd(part['fairness'], 2)} "
-            f"| {_mean_sd(part['auc'])} | {_mean_sd(part['dp'])} | {_mean_sd(part['eo'])} "
-            f"| {_mean_sd(part['dp_at_rate'])} | {int((part['dp'] <= 0.05).sum())} of {len(part)} "
-            f"| {part['dp'].max():.4f} |"
+            f"| {refine} | {variant} | {metric} ≤ {target:g} | {len(part)} "
+            f"| {_mean_sd(part['fairness'], 2)} | {_mean_sd(part['auc'])} "
+            f"| {_mean_sd(part['dp'])} | {_mean_sd(part['eo'])} | {_mean_sd(part['dp_at_rate'])} "
+            f"| {int(meets.sum())} of {len(part)} | {int((meets & (part['auc'] >= 0.88)).sum())} "
+            f"| {part[metric].max():.4f} |"
         )
     md += ["", "## Paired: refine on − off (same fits, mean ± sd)", ""]
-    wide = fidelity.pivot_table(index="model_file", columns="refine", values=metrics)
-    for metric in metrics:
+    for metric in metrics if len(fidelity) else []:
+        wide = fidelity.pivot_table(index="model_file", columns="refine", values=metrics)
         if metric in wide and wide[metric].shape[1] == 2:
             diff = (wide[metric]["on (auto)"] - wide[metric]["off (1)"]).dropna()
             md.append(f"- λ = 0 {metric}: {_mean_sd(diff, 4)} ({len(diff)} fits)")
-    for (variant, target), part in calibrated.groupby(["sensitive_feature", "target"]):
-        wide = part.pivot_table(index="model_file", columns="refine", values=["auc", "dp"])
+    for (variant, metric, target), part in calibrated.groupby(keys[1:]):
+        wide = part.pivot_table(index="model_file", columns="refine", values=["auc", metric])
         if wide["auc"].shape[1] == 2:
             auc = (wide["auc"]["on (auto)"] - wide["auc"]["off (1)"]).dropna()
-            dp = (wide["dp"]["on (auto)"] - wide["dp"]["off (1)"]).dropna()
+            gap = (wide[metric]["on (auto)"] - wide[metric]["off (1)"]).dropna()
             md.append(
-                f"- calibrated, S {variant}, target {target:g}: test AUC {_mean_sd(auc, 4)}, "
-                f"test DP {_mean_sd(dp, 4)} ({len(auc)} fits)"
+                f"- calibrated, S {variant}, {metric} ≤ {target:g}: test AUC {_mean_sd(auc, 4)}, "
+                f"test {metric} {_mean_sd(gap, 4)} ({len(auc)} fits)"
             )
     md += ["", "## Margin: the same refine, target t against 0.05 (paired)", ""]
     included = calibrated[calibrated["sensitive_feature"] == "included"]
-    for refine, part in included.groupby("refine"):
-        wide = part.pivot_table(index="model_file", columns="target", values=["auc", "dp"])
+    for (refine, metric), part in included.groupby(["refine", "metric"]):
+        wide = part.pivot_table(index="model_file", columns="target", values=["auc", metric])
         for target in wide["auc"].columns:
             if target == 0.05 or 0.05 not in wide["auc"].columns:
                 continue
             auc = (wide["auc"][target] - wide["auc"][0.05]).dropna()
             md.append(
-                f"- refine {refine}, target {target:g}: test AUC {_mean_sd(auc, 4)} against "
-                f"0.05 ({len(auc)} fits), test DP max {wide['dp'][target].max():.4f}"
+                f"- refine {refine}, {metric} ≤ {target:g}: test AUC {_mean_sd(auc, 4)} against "
+                f"0.05 ({len(auc)} fits), test {metric} max {wide[metric][target].max():.4f}"
             )
-    md += ["", "## By fit", "", "| fit | refine | S | target | λ | train DP | test AUC | test DP "
-           "| EO | DP at rate |", "|---" * 10 + "|"]  # fmt: skip
-    for row in calibrated.sort_values(
-        ["model_file", "refine", "sensitive_feature", "target"]
-    ).itertuples():
+    md += ["", "## By fit", "", "| fit | refine | S | metric ≤ target | λ | train metric "
+           "| test AUC | test DP | EO | DP at rate |", "|---" * 10 + "|"]  # fmt: skip
+    for row in calibrated.sort_values(["model_file", "refine", *keys[1:]]).to_dict("records"):
         md.append(
-            f"| {row.model_file} | {row.refine} | {row.sensitive_feature} | {row.target:g} "
-            f"| {row.fairness:.4g} | {row.train_dp:.4f} | {row.auc:.4f} | {row.dp:.4f} "
-            f"| {row.eo:.3f} | {row.dp_at_rate:.3f} |"
+            f"| {row['model_file']} | {row['refine']} | {row['sensitive_feature']} "
+            f"| {row['metric']} ≤ {row['target']:g} | {row['fairness']:.4g} "
+            f"| {row['train_' + row['metric']]:.4f} | {row['auc']:.4f} | {row['dp']:.4f} "
+            f"| {row['eo']:.3f} | {row['dp_at_rate']:.3f} |"
         )
+    md += _curve_md(curve) if len(curve) else []
     (out / "summary.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
 
