@@ -148,11 +148,31 @@ def test_plot_and_cli(model: FairPTGANSynthesizer, test_rows: pd.DataFrame, tmp_
         (["-f", "zero"], "--fairness takes numbers"),
         (["--target-dp", "0.05"], "give --train too"),
         (["--margin", "0.01"], "give --target-dp too"),
+        (["--metric", "eo"], "give --target-dp too"),
         (["--target-dp", "0.05", "--train", "x.csv", "--margin", "0.05"], "--margin must be"),
         (["--by", "x"], "by=['x'] must name sensitive columns"),
     ]:
         bad = CliRunner().invoke(app, [*base, *extra, "-o", str(tmp_path / "i.png")])
         assert bad.exit_code == 2 and message in bad.output, bad.output
+
+
+def test_cli_calibrates_the_metric_asked(
+    model: FairPTGANSynthesizer, train: pd.DataFrame, test_rows: pd.DataFrame, tmp_path: Path
+) -> None:
+    model_file = model.save(tmp_path / "fair.fairsynth")
+    for name, rows in (("test", test_rows), ("train", train)):
+        rows.to_csv(tmp_path / f"{name}.csv", index=False)
+    # every EO meets 1: calibrated at λ = 0, one classifier
+    base = ["frontier", str(model_file), "--test", str(tmp_path / "test.csv"), "-f", "0",
+            "--sensitive-feature", "included", "--train", str(tmp_path / "train.csv"),
+            "--target-dp", "1"]  # fmt: skip
+    result = CliRunner().invoke(app, [*base, "--metric", "eo", "-o", str(tmp_path / "f.png")])
+    assert result.exit_code == 0, result.output
+    assert "Calibrated on --train: λ = 0 (met: eo ≤ 1 on s, HistGB)" in result.output
+    bad = CliRunner().invoke(app, [*base, "--metric", "oe", "-o", str(tmp_path / "g.png")])
+    assert bad.exit_code == 2  # one line, before the sweep: nothing written
+    message = "Error: --metric must be one of 'dp', 'eo', 'dp_at_rate', got 'oe'."
+    assert bad.output.strip() == message and not (tmp_path / "g.png").exists()
 
 
 def test_any_index_of_the_real_table(model: FairPTGANSynthesizer, test_rows: pd.DataFrame) -> None:

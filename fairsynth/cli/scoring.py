@@ -105,7 +105,10 @@ def frontier(
     ),
     seed: int = typer.Option(0, help="Random seed of the samples and the models."),
     target_dp: float | None = typer.Option(
-        None, help="Also find the λ where HistGB's DP meets this (measured on --train)."
+        None, help="Also find the λ where HistGB's DP (or --metric) meets this, on --train."
+    ),
+    metric: str | None = typer.Option(
+        None, help="With --target-dp: the gap to calibrate, dp, eo or dp_at_rate [dp]."
     ),
     margin: float = typer.Option(
         0.0, help="With --target-dp: meet target minus this on --train, so it holds on new rows."
@@ -113,7 +116,9 @@ def frontier(
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
 ) -> None:
     """Sweep a fair model's knob λ: AUC against DP and EO on real data, as a picture and a table."""
+    from fairsynth.exceptions import format_choices
     from fairsynth.frontier import calibrate_fairness, fairness_frontier, plot_frontier
+    from fairsynth.frontier._scoring import METRICS
     from fairsynth.io import check_output_path, read_table, write_table
     from fairsynth.models.base import BaseSynthesizer
 
@@ -129,6 +134,10 @@ def frontier(
         fail("--target-dp calibrates on the real training rows: give --train too.")
     if margin and target_dp is None:
         fail("--margin is the room kept below --target-dp: give --target-dp too.")
+    if metric is not None and target_dp is None:
+        fail("--metric is the gap --target-dp calibrates: give --target-dp too.")
+    if metric is not None and metric not in METRICS:
+        fail(f"--metric must be one of {format_choices(METRICS)}, got {metric!r}.")
     if target_dp is not None and not 0 <= margin < target_dp:
         fail(f"--margin must be from 0 up to --target-dp ({target_dp:g}), got {margin:g}.")
     try:
@@ -152,6 +161,12 @@ def frontier(
             typer.echo(f"Wrote {path}")
     if target_dp is not None and real_train is not None:
         found = calibrate_fairness(
-            model, real_train, target_dp, by=options.get("by"), margin=margin, random_state=seed
+            model,
+            real_train,
+            target_dp,
+            metric=metric or "dp",
+            by=options.get("by"),
+            margin=margin,
+            random_state=seed,
         )
         typer.echo(f"Calibrated on --train: {found}")
