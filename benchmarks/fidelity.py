@@ -113,14 +113,24 @@ ABLATIONS: dict[str, dict[str, Any]] = {
         "critic_dims": (512, 512),
         "refine": 4,
     },
-    # today's defaults: 8 candidates, each its own condition drawn as in training, the draw
-    # calibrated to the training margins (fairsynth.models._draw)
+    # 8 candidates, each its own condition drawn as in training, the draw calibrated to the
+    # training margins (fairsynth.models._draw), at 6,000 steps (epochs='auto' until 9ce63fc)
     "point-masses+coherency-20+training-by-sampling+refine-8": {
         "point_mass_share": 0.05,
         "point_mass_values": 20,
         "coherency_weight": 20.0,
         "training_by_sampling": True,
         "refine": 8,
+        "epochs": 100,
+    },
+    # today's defaults: the same at 4,500 steps (epochs='auto' on Adult since 9ce63fc)
+    "point-masses+coherency-20+training-by-sampling+refine-8+4500-steps": {
+        "point_mass_share": 0.05,
+        "point_mass_values": 20,
+        "coherency_weight": 20.0,
+        "training_by_sampling": True,
+        "refine": 8,
+        "epochs": 75,
     },
 }
 
