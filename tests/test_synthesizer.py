@@ -91,25 +91,6 @@ def test_time_budget_stops_training() -> None:
     assert model.fit_time_ < 30
 
 
-@pytest.mark.parametrize(
-    ("rows", "epochs"),
-    [(700, 4500), (30_162, 75), (150_000, 15), (200_000, 15), (1_000_000, 3)],
-)
-def test_auto_length_follows_the_table(rows: int, epochs: int) -> None:
-    # 4,500 steps, or 15 passes over a large table, at most 6,000 steps
-    model = PTGANSynthesizer()
-    assert model._resolve_epochs(rows) == epochs
-    assert model._auto_length(rows) == min(max(4500, 15 * (rows // 500)), 6000)
-
-
-def test_the_fair_model_trains_6000_steps_under_auto() -> None:
-    from fairsynth.models.fair import FairPTGANSynthesizer
-
-    fair = FairPTGANSynthesizer(sensitive="sex", target="income", positive_label=">50K")
-    assert fair._resolve_epochs(30_162) == 100
-    assert PTGANSynthesizer(epochs=7)._resolve_epochs(30_162) == 7
-
-
 def test_clone_and_params_follow_sklearn_contract() -> None:
     model = PTGANSynthesizer(epochs=7, temperature_ratio=0.5)
     copy = clone(model)

@@ -64,11 +64,7 @@ class BaseSynthesizer(ModelFiles, BaseEstimator):
     _network_names: ClassVar[tuple[str, ...]] = ()
     _optimizer_names: ClassVar[tuple[str, ...]] = ()  # what a checkpoint keeps of training
     _min_rows: ClassVar[int] = 2
-    # epochs='auto': at least _auto_steps optimisation steps, or _auto_epochs passes over a
-    # large table, at most _auto_most_steps (see _resolve_epochs)
-    _auto_steps: ClassVar[int] = 4500
-    _auto_epochs: ClassVar[int] = 15
-    _auto_most_steps: ClassVar[int] = 6000
+    _auto_steps: ClassVar[int] = 6000  # optimisation steps of a fit with epochs='auto'
     _parallel: DataParallel | None = None  # a data-parallel fit's callback (distributed.py)
     #: the valid values of each parameter, checked by ``_check_params`` (a subclass adds its own)
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
@@ -360,28 +356,16 @@ class BaseSynthesizer(ModelFiles, BaseEstimator):
         return next((reason for reason, flag in zip(reasons, flags, strict=True) if flag), None)
 
     def _resolve_epochs(self, n_rows: int) -> int | None:
-        """The number of epochs to train: ``epochs``, or under 'auto' those of ``_auto_length``.
+        """The number of epochs to train: ``epochs``, or under 'auto' enough for ``_auto_steps``.
 
-        'auto' counts optimisation steps rather than passes over the data, so a small table
-        gets as much training as a large one (an epoch of a 700-row table is a single step at
-        the default batch size).
+        'auto' fixes the number of optimisation steps rather than passes over the data, so a
+        small table gets as much training as a large one (an epoch of a 700-row table is a
+        single step at the default batch size).
         """
         if self.epochs != "auto":
             return None if self.epochs is None else int(self.epochs)
         steps_per_epoch = max(1, n_rows // self.batch_size)
-        return -(-self._auto_length(n_rows) // steps_per_epoch)
-
-    def _auto_length(self, n_rows: int) -> int:
-        """The optimisation steps ``epochs='auto'`` trains for on a table of ``n_rows`` rows.
-
-        ``_auto_steps`` (4,500 for PTGAN), or ``_auto_epochs`` (15) passes over a table too
-        large for that many steps to see each row 15 times, at most ``_auto_most_steps``
-        (6,000): Adult's 30,162 rows get 4,500 steps (75 epochs), 200,000 rows 5,985 (15
-        epochs), a million rows 6,000 (3 epochs).
-        """
-        steps_per_epoch = max(1, n_rows // self.batch_size)
-        steps = max(self._auto_steps, self._auto_epochs * steps_per_epoch)
-        return int(min(steps, max(self._auto_most_steps, self._auto_steps)))
+        return -(-self._auto_steps // steps_per_epoch)
 
     def _out_of_time(self, started: float) -> bool:
         return self.time_budget is not None and time.perf_counter() - started >= self.time_budget

@@ -134,10 +134,6 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
         self.min_cell_size = min_cell_size
         self.small_cells = small_cells
 
-    # epochs='auto' trains 6,000 steps: the knob's figures (docs/fairness.md) are of fits
-    # that long, not yet measured at PTGAN's 4,500
-    _auto_steps: ClassVar[int] = 6000
-
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
         "small_cells": [Options(*_SMALL_CELLS)],
         "outcome_balance": [Interval(Real, 0, 1)],

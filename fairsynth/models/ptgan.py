@@ -53,9 +53,8 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         boolean columns are discrete).
     epochs : int, 'auto' or None, default='auto'
         Passes over the data (an epoch is ``n_rows // batch_size`` steps). 'auto' trains for
-        4,500 optimisation steps (75 epochs of Adult's 30,162 rows), or 15 epochs of a table
-        of more than 150,000 rows, at most 6,000 steps (docs/method.md, "The parameters that
-        matter"; the fair model: 6,000 steps). None trains until ``time_budget`` runs out.
+        6,000 optimisation steps whatever the table's size (100 epochs of Adult's 30,162
+        rows). None trains until ``time_budget`` runs out.
     time_budget : float or None, default=None
         Stop after this many seconds of training even if epochs remain.
     batch_size : int, default=500
