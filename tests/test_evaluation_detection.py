@@ -13,6 +13,7 @@ from fairsynth.datasets import load_dataset
 from fairsynth.evaluation import closest_distances, column_detection, detection_auc, evaluate
 from fairsynth.evaluation._progress import Progress
 from fairsynth.evaluation.privacy import query_rows
+from fairsynth.exceptions import ParameterError
 
 ARGS = {"target": "income", "positive_label": ">50K", "sensitive": ["sex"]}
 
@@ -51,6 +52,26 @@ def test_the_damaged_column_is_found_alone_and_by_its_absence(adult) -> None:
     # without the tell, the other columns of fresh real rows look real
     assert top["auc_without"] < 0.65 and top["drop"] > 0.25
     assert (table["drop"].iloc[1:].abs() < 0.1).all()
+
+
+def test_columns_spread_over_two_processes_give_the_same_table(adult) -> None:
+    train, test = adult
+    fake = _damaged(test, seed=2)
+    numerical = ["age", "hours-per-week"]
+    categorical = ["workclass", "sex", "race", "relationship"]
+    columns = numerical + categorical
+    seen: list[str] = []
+    one, _ = column_detection(
+        train[columns], fake[columns], categorical, numerical, max_rows=300, column_rows=300
+    )
+    two, _ = column_detection(
+        train[columns], fake[columns], categorical, numerical, max_rows=300, column_rows=300,
+        n_threads=2, progress=seen.append,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(one, two)
+    assert seen == columns  # progress names every column, in the table's order
+    with pytest.raises(ParameterError, match="n_threads"):
+        column_detection(train, fake, categorical, numerical, n_threads=0)
 
 
 def test_same_rows_classifier_and_encoding_as_the_headline_auc(adult) -> None:
@@ -197,7 +218,7 @@ def test_verbose_evaluate_reports_each_long_step(adult, capsys) -> None:
     )  # fmt: skip
     err = capsys.readouterr().err
     assert "downstream models: LogReg on synthetic rows, with S (800 rows)" in err
-    assert "privacy: distance to closest record of 800 synthetic rows" in err
+    assert "privacy: distance to closest record of 800 of 800 synthetic rows, 800 of" in err
     assert err.rstrip().endswith("done")
     evaluate(train, test, sections=["privacy"], **ARGS)
     assert capsys.readouterr().err == ""

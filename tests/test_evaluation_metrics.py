@@ -195,3 +195,23 @@ def test_tstr_scores_rejects_unusable_training_tables(
         tstr_scores(train, test, "credit", "good", models=["SVM"])
     with pytest.raises(DataError, match="Columns of train_frame do not match test_frame"):
         tstr_scores(train.drop(columns="age"), test, "credit", "good")
+
+
+def test_quality_on_category_codes_is_sdmetrics_on_the_values() -> None:
+    from fairsynth.evaluation.fidelity import _quality_report_class
+
+    ds = load_dataset("adult")
+    real = ds.train.iloc[:1500].reset_index(drop=True)
+    synthetic = ds.test.iloc[:1500].reset_index(drop=True)
+    synthetic.loc[:40, "workclass"] = np.nan  # a missing value and an unseen category
+    synthetic.loc[41:60, "occupation"] = "never-seen"
+    numerical = [c for c in real.columns if c not in ds.discrete_columns]
+    scores, shapes, pairs = quality_scores(real, synthetic, numerical)
+    sdtypes = {c: "numerical" if c in numerical else "categorical" for c in real.columns}
+    report = _quality_report_class()()
+    report.num_rows_subsample = None
+    metadata = {"columns": {c: {"sdtype": kind} for c, kind in sdtypes.items()}}
+    report.generate(real, synthetic, metadata, verbose=False)
+    assert scores["Quality"] == report.get_score()
+    pd.testing.assert_frame_equal(shapes, report.get_details("Column Shapes"))
+    pd.testing.assert_frame_equal(pairs, report.get_details("Column Pair Trends"))

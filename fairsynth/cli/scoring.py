@@ -35,7 +35,10 @@ def evaluate(
     ),
     seed: int | None = typer.Option(None, help="Random seed [0]."),
     threads: int | None = typer.Option(
-        None, help="Thread cap while evaluating [1]; 0 leaves thread settings alone."
+        None,
+        help="Thread cap while evaluating [1]; 2 or more also spread the per-column detection "
+        "over as many processes (use the machine's cores when it is idle); 0 leaves thread "
+        "settings alone.",
     ),
     output: list[Path] | None = typer.Option(
         None, "--output", "-o", help="Report file: .html or .json (repeat for both)."

@@ -97,6 +97,7 @@ def quality_scores(
     shapes, pairs : DataFrame
         SDMetrics' per-column and per-pair details.
     """
+    real, synthetic = _category_codes(real, synthetic, numerical)
     report_class = _quality_report_class()
     metadata = {
         "columns": {
@@ -115,6 +116,28 @@ def quality_scores(
         "real_association_threshold": float(report.real_association_threshold),
     }
     return scores, report.get_details("Column Shapes"), report.get_details("Column Pair Trends")
+
+
+def _category_codes(
+    real: pd.DataFrame, synthetic: pd.DataFrame, numerical: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both tables with each categorical column's values replaced by shared numeric codes.
+
+    SDMetrics groups every pair of columns by value; on text columns pandas hashes the
+    strings again for each of the pairs (861 on a 42-column table), on codes it does not.
+    A code stands for one value in both tables and a missing value stays missing, so every
+    score and detail is the same (checked to the last digit on Adult, COMPAS, German and the
+    wide table, with missing and unseen categories): 2.7 against 5.6 s a report on 50,000
+    rows of the wide table.
+    """
+    real, synthetic = real.copy(), synthetic.copy()
+    for column in real.columns:
+        if column in numerical:
+            continue
+        codes = pd.factorize(pd.concat([real[column], synthetic[column]], ignore_index=True))[0]
+        values = np.where(codes < 0, np.nan, codes.astype(float))
+        real[column], synthetic[column] = values[: len(real)], values[len(real) :]
+    return real, synthetic
 
 
 def category_coverage(
@@ -219,6 +242,7 @@ def fidelity_section(
     column_rows: int | None = 1000,
     quality_rows: int | None = None,
     progress: Callable[[str], None] = lambda detail: None,
+    n_threads: int | None = 1,
 ) -> SectionResult:
     """The fidelity section: Quality, detection (whole table and per column), coverage.
 
@@ -228,7 +252,8 @@ def fidelity_section(
     With ``reference``, every row also has the same figure for the other real table (the real
     test table scored as if it were synthetic): what genuinely fresh real data scores.
     ``quality_rows`` caps the rows of each table that SDMetrics and the pictures use;
-    ``column_rows`` those of the per-column detection table (None: no such table).
+    ``column_rows`` those of the per-column detection table (None: no such table), whose
+    models ``n_threads`` worker processes share (see ``column_detection``).
     """
     result = SectionResult()
     columns = list(prepared.synthetic.columns)
@@ -248,6 +273,7 @@ def fidelity_section(
         seed=seed,
         reference=reference,
         progress=progress,
+        n_threads=n_threads,
     )
     rows += detection
     rows += _coverage_row(prepared, categorical, result)

@@ -16,9 +16,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.neighbors import NearestNeighbors
 
-from fairsynth.evaluation._encoding import MixedEncoder
+from fairsynth.evaluation._encoding import CHUNK_ROWS, MixedEncoder, nearest_distances
 from fairsynth.evaluation._prepare import Issue, Prepared
 from fairsynth.evaluation._result import SectionResult, SummaryRow
 from fairsynth.evaluation.membership import membership_attack
@@ -27,7 +26,6 @@ __all__ = ["closest_distances", "exact_copies", "privacy_section"]
 
 _COPY_FLAG_SHARE_CLOSE = 0.10  # twice what held-out real rows get by construction
 _COPY_FLAG_EXCESS = 0.01  # exact-copy share above the held-out rows' own share
-_CHUNK_ROWS = 32_768  # training rows encoded and searched at a time
 _PAIR_BUDGET = 400_000_000  # queries × training rows per table: Adult's 10,000 × 30,162 fit
 
 
@@ -44,22 +42,15 @@ def closest_distances(
     categorical: Sequence[str],
     numerical: Sequence[str],
     *,
-    chunk_rows: int = _CHUNK_ROWS,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> np.ndarray:
     """Distance from each query row to its nearest training row (exact copies give 0).
 
-    The training rows are encoded and searched ``chunk_rows`` at a time (scikit-learn's
-    brute-force search, which works through the pairs in chunks with BLAS), keeping each
-    query's smallest distance, so memory follows the chunk, not the training table: 200,000
-    wide rows encoded at once would take about a gigabyte.
+    Every training row is searched, :data:`~fairsynth.evaluation._encoding.CHUNK_ROWS` at a
+    time (:func:`~fairsynth.evaluation._encoding.nearest_distances`).
     """
     encoder = MixedEncoder(categorical, numerical).fit(train)
-    query = encoder.transform(queries)
-    best = np.full(len(queries), np.inf)
-    for start in range(0, len(train), chunk_rows):
-        block = encoder.transform(train.iloc[start : start + chunk_rows])
-        search = NearestNeighbors(n_neighbors=1, algorithm="brute").fit(block)
-        np.minimum(best, search.kneighbors(query)[0][:, 0], out=best)
+    best = nearest_distances(encoder, train, queries, chunk_rows=chunk_rows)
     # The BLAS shortcut leaves rounding noise (~1e-8) where rows are identical.
     best[exact_copies(train, queries)] = 0.0
     return best
@@ -117,20 +108,20 @@ def privacy_section(
     rows: list[dict[str, Any]] = []
     max_rows = query_rows(len(train), max_rows)
     synthetic = _sample(prepared.synthetic, max_rows, rng)
-    progress(f"distance to closest record of {len(synthetic):,} synthetic rows")
-    d_syn = closest_distances(train, synthetic, categorical, numerical)
     sampled = f"{len(synthetic):,} of {len(prepared.synthetic):,} synthetic rows"
     if prepared.test is None:
         result.issues.append(Issue("privacy", "DCR comparison", "needs real_test (held-out rows)"))
         held_copies = np.array([], dtype=bool)
-        d_hold = np.array([])
+        held = synthetic.iloc[:0]
     else:
         test = prepared.test[columns]
         held = _sample(test, max_rows, rng)
-        progress(f"distance to closest record of {len(held):,} held-out rows")
-        d_hold = closest_distances(train, held, categorical, numerical)
         held_copies = exact_copies(train, test)
         sampled += f", {len(held):,} of {len(test):,} held-out rows"
+    progress(f"distance to closest record of {sampled}")
+    # one pass over the training rows for both sets of queries
+    both = closest_distances(train, pd.concat([synthetic, held]), categorical, numerical)
+    d_syn, d_hold = both[: len(synthetic)], both[len(synthetic) :]
     p5 = float(np.percentile(d_hold, 5)) if len(d_hold) else np.nan
     median_hold = float(np.median(d_hold)) if len(d_hold) else np.nan
     ratio = float(np.median(d_syn)) / median_hold if median_hold > 0 else np.nan

@@ -67,6 +67,7 @@ REGRESSORS: dict[str, Callable[[int], BaseEstimator]] = {
     "HistGB": lambda seed: HistGradientBoostingRegressor(random_state=seed),
 }
 SENSITIVE_FEATURE = ("both", "included", "excluded")
+SPARSE_MODELS = frozenset({"LogReg"})  # take the one-hot block sparse (same fit, faster)
 
 
 @dataclass
@@ -89,17 +90,35 @@ class Prediction:
 
 
 def build_model(
-    name: str, task: str, categorical: Sequence[str], numerical: Sequence[str], seed: int = 0
+    name: str,
+    task: str,
+    categorical: Sequence[str],
+    numerical: Sequence[str],
+    seed: int = 0,
+    *,
+    sparse: bool | None = None,
 ) -> Pipeline:
-    """The protocol's pipeline: one-hot + scaling in front of the named model."""
+    """The protocol's pipeline: one-hot + scaling in front of the named model.
+
+    ``sparse`` (None: for the models in :data:`SPARSE_MODELS`) hands the one-hot block to the
+    model as a sparse matrix. The model and its optimum are the same; LogReg on Adult fits 4
+    times faster (0.16 against 0.70 s) with the same test AUC (0.903334) and probabilities
+    within 3e-7 of the dense fit's, and 8 times faster on the 600 one-hot columns of the
+    wide table (docs/evaluation.md, "Large tables").
+    """
     registry = CLASSIFIERS if task == "classification" else REGRESSORS
     if name not in registry:
         raise ParameterError(
             f"Unknown {task} model {name!r}. Available: {format_choices(registry)}"
         )
+    sparse = name in SPARSE_MODELS if sparse is None else sparse
     encode = ColumnTransformer(
         [
-            ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), list(categorical)),
+            (
+                "cat",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=sparse),
+                list(categorical),
+            ),
             (
                 "num",
                 make_pipeline(

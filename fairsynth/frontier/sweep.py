@@ -76,7 +76,8 @@ def exponentiated_gradient_scores(
     features = [c for c in real_train.columns if c not in drop]
     numeric = [c for c in features if column_kind(real_train[c]) == "numeric"]
     categorical = [c for c in features if c not in numeric]
-    encoder = build_model("LogReg", "classification", categorical, numerical=numeric)[:-1]
+    # dense: fairlearn's reductions take no sparse matrices
+    encoder = build_model("LogReg", "classification", categorical, numeric, sparse=False)[:-1]
     x_train = encoder.fit_transform(real_train[features])
     x_test = encoder.transform(real_test[features])
     y_train = is_label(real_train[target], positive_label).astype(int)
