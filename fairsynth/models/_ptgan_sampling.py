@@ -57,6 +57,10 @@ class PTGANSampling(_Mixin):
         if self._by_sampling() and (blocks := self._category_blocks()):
             self.conditioner_ = CategorySampler(blocks, self.device_).fit(data)
 
+    def _end_training(self) -> None:
+        if self.conditioner_ is not None:
+            self.conditioner_.release()
+
     def _plan_sample(
         self, n_samples: int, random_state: Any, *, conditions: Any = None, **options: Any
     ) -> tuple[Any, Any]:

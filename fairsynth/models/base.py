@@ -119,6 +119,9 @@ class BaseSynthesizer(ModelFiles, BaseEstimator):
     def _fit_conditions(self, data: torch.Tensor) -> None:
         """Learn what conditioning needs from the transformed training ``data`` (a hook)."""
 
+    def _end_training(self) -> None:
+        """Let go of what only training needed, such as references to its rows (a hook)."""
+
     def _plan_sample(self, n_samples: int, random_state: Any, **options: Any) -> tuple[Any, Any]:
         """The plan of a sample of ``n_samples`` rows, and the random state of its networks.
 
@@ -195,6 +198,7 @@ class BaseSynthesizer(ModelFiles, BaseEstimator):
             self.n_threads_ = resolve_threads(self.n_threads, work, idle_only=True)
             with torch_threads(self.n_threads_):
                 self._run_epochs(tensor, started)
+            self._end_training()
         self._check_fit(data, seed)
         return self
 

@@ -154,9 +154,13 @@ class Conditioner:
             sizes.reshape(len(groups), self.n_categories), cell, float(outcome_balance)
         )
         self._cell_weight = None
-        self._conditions = data[:, self.index]
+        self._conditions: Tensor | None = data[:, self.index]
         self._codes = None
         return self
+
+    def release(self) -> None:
+        """Drop the training rows' conditions (training draws need :meth:`fit` again)."""
+        self._conditions = None
 
     def restore(self, group_index: list[list[int]], counts: list[list[int]]) -> Conditioner:
         """Set the cells from a model file (enough to sample; training draws need :meth:`fit`)."""
@@ -200,6 +204,8 @@ class Conditioner:
     def mixed_conditions(self, weight: Tensor, g: torch.Generator) -> Tensor:
         """Conditions for generated tempered rows: those of real pairs, mixed by ``weight``."""
         first, second, _ = self.draw_pairs(len(weight), g)
+        if self._conditions is None:
+            raise RuntimeError("mixed_conditions after release(): fit the conditioner again")
         return interpolate(self._conditions[first], self._conditions[second], weight)
 
     # ---------------------------------------------------------------------------- sampling
@@ -284,21 +290,21 @@ class CategorySampler:
         return len(self.index)
 
     def fit(self, data: Tensor) -> CategorySampler:
-        """Count the categories and index the rows by (block, category)."""
-        values = data[:, self.index]
+        """Count the categories and index the rows by (block, category).
+
+        The training rows are kept by reference (never copied: the category columns of a
+        200,000-row, 42-column table are half a gigabyte) until :meth:`release`.
+        """
         category = torch.stack(
-            [
-                values[:, offset : offset + width].argmax(dim=1)
-                for offset, (_, width) in zip(self._offsets.tolist(), self.blocks, strict=True)
-            ],
-            dim=1,
+            [data[:, start : start + width].argmax(dim=1) for start, width in self.blocks], dim=1
         )
         cell = (category + self._offsets).T.reshape(-1)  # block by block: n rows each
         sizes = torch.bincount(cell, minlength=self.width)
-        self._rows = torch.arange(len(data), device=self.device).repeat(len(self.blocks))
-        self._order = self._rows[torch.argsort(cell, stable=True)]
+        rows = torch.arange(len(data), device=self.device).repeat(len(self.blocks))
+        self._order = rows[torch.argsort(cell, stable=True)]
         self._start, self._size = torch.cumsum(sizes, 0) - sizes, sizes
-        self._values = values
+        self._data: Tensor | None = data
+        self._n_rows = len(data)
         starts = self._offsets.tolist()
         return self.restore(
             [sizes[o : o + w].tolist() for o, (_, w) in zip(starts, self.blocks, strict=True)]
@@ -332,8 +338,12 @@ class CategorySampler:
         within = (torch.rand(size, generator=g, device=self.device) * self._size[cell]).long()
         within = torch.minimum(within, self._size[cell] - 1)
         first = self._order[self._start[cell] + within]
-        second = torch.randint(len(self._values), (size,), generator=g, device=self.device)
+        second = torch.randint(self._n_rows, (size,), generator=g, device=self.device)
         return first, second, block
+
+    def release(self) -> None:
+        """Drop the reference to the training rows (training draws need :meth:`fit` again)."""
+        self._data = None
 
     def condition_of(self, rows: Tensor, block: Tensor) -> Tensor:
         """The condition of tempered real rows: their values in the chosen block only."""
@@ -342,7 +352,13 @@ class CategorySampler:
     def mixed_conditions(self, weight: Tensor, g: torch.Generator) -> Tensor:
         """Conditions for generated tempered rows: those of real pairs, mixed by ``weight``."""
         first, second, block = self.draw_pairs(len(weight), g)
-        mixed = interpolate(self._values[first], self._values[second], weight)
+        if self._data is None:
+            raise RuntimeError("mixed_conditions after release(): fit the sampler again")
+        mixed = interpolate(
+            self._data[first].index_select(1, self.index),
+            self._data[second].index_select(1, self.index),
+            weight,
+        )
         return mixed * self._mask(block)
 
     def position(self, block: int, category: np.ndarray) -> np.ndarray:

@@ -90,20 +90,27 @@ class Refiner:
     def _levels(column: pd.Series) -> list[str]:
         return [str(v) for v in pd.unique(column.astype(str))]
 
-    def features(self, rows: pd.DataFrame) -> np.ndarray:
-        """The classifier's view of ``rows``: quantile positions, then one-hot categories."""
-        blocks = []
+    def features(self, rows: pd.DataFrame, out: np.ndarray | None = None) -> np.ndarray:
+        """The classifier's view of ``rows``: quantile positions, then one-hot categories.
+
+        Written into ``out`` (rows × features, float64) when given, column by column, so that
+        no block is held twice.
+        """
+        width = len(self.numeric) + sum(len(levels) for levels in self.levels.values())
+        out = np.zeros((len(rows), width)) if out is None else out
         for i, column in enumerate(self.numeric):
             values = numbers(rows[column])
             position = np.interp(values, self.knots[i], _KNOTS)
-            blocks.append(np.where(np.isnan(values), -1.0, position)[:, None])
+            out[:, i] = np.where(np.isnan(values), -1.0, position)
+        start = len(self.numeric)
         for column, levels in self.levels.items():
             codes = pd.Index(levels).get_indexer(rows[column].astype(str))
-            block = np.zeros((len(rows), len(levels)))
+            block = out[:, start : start + len(levels)]
+            block[:] = 0.0
             known = codes >= 0
             block[np.flatnonzero(known), codes[known]] = 1.0
-            blocks.append(block)
-        return np.hstack(blocks) if blocks else np.zeros((len(rows), 0))
+            start += len(levels)
+        return out
 
     # ----------------------------------------------------------------------------- fit
     @classmethod
@@ -130,7 +137,9 @@ class Refiner:
         if cells is not None:
             state["cell_margins"] = CellMargins.fit(real, discrete, cells).get_state()
         shell = cls({**state, **_no_trees()})
-        x = np.vstack([shell.features(real), shell.features(generated)])
+        x = np.empty((len(real) + len(generated), shell.features(real.iloc[:0]).shape[1]))
+        shell.features(real, out=x[: len(real)])
+        shell.features(generated, out=x[len(real) :])
         y = np.r_[np.ones(len(real)), np.zeros(len(generated))]
         model = HistGradientBoostingClassifier(
             max_iter=_TREES, learning_rate=_LEARNING_RATE, max_leaf_nodes=_LEAVES,

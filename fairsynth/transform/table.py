@@ -298,8 +298,15 @@ class TableTransformer(BaseEstimator):
                 f"Available: {format_choices(data.columns)}."
             )
         rng = make_rng(self.random_state if random_state is None else random_state)
-        blocks = [c.encode(data[c.name].reset_index(drop=True), rng) for c in self._codecs]
-        return np.concatenate(blocks, axis=1).astype(np.float32, copy=False)
+        # each column's block is written into the float32 matrix as it is made, so memory
+        # holds the matrix and one block, not every block in float64 and their concatenation
+        out = np.empty((len(data), self.output_dim_), dtype=np.float32)
+        start = 0
+        for codec in self._codecs:
+            block = codec.encode(data[codec.name].reset_index(drop=True), rng)
+            out[:, start : start + block.shape[1]] = block
+            start += block.shape[1]
+        return out
 
     def inverse_transform(self, matrix: np.ndarray) -> pd.DataFrame:
         """Decode a matrix (one-hot or soft blocks) back to a table with the fitted dtypes."""
