@@ -86,6 +86,10 @@ def test_training_by_sampling_fits_samples_and_round_trips(
     model = PTGANSynthesizer(**params).fit(adult_small)  # type: ignore[arg-type]
     assert isinstance(model.conditioner_, CategorySampler)
     assert len(model.conditioner_.blocks) == 9  # Adult's discrete columns
+    # the fitted model holds no reference to the training rows, and says so if asked to draw
+    assert model.conditioner_._data is None
+    with pytest.raises(RuntimeError, match="after release"):
+        model.conditioner_.mixed_conditions(torch.rand(4), torch.Generator().manual_seed(0))
     rows = model.sample(200, random_state=1)
     assert list(rows.columns) == list(adult_small.columns) and len(rows) == 200
     pd.testing.assert_frame_equal(rows, model.sample(200, random_state=1))
