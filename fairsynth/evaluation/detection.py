@@ -118,9 +118,11 @@ def _column_fits(
 
 
 def _workers(n_threads: int | None, tasks: int) -> int:
-    """Processes for ``tasks`` independent fits under a cap of ``n_threads`` (None: cores)."""
+    """Processes for ``tasks`` independent fits under a cap of ``n_threads`` (None: cores),
+    never more than the machine's cores."""
     limit_threads(n_threads)  # validates
-    return max(1, min(tasks, (os.cpu_count() or 1) if n_threads is None else n_threads))
+    cores = os.cpu_count() or 1
+    return max(1, min(tasks, cores, cores if n_threads is None else n_threads))
 
 
 def detection_auc(
@@ -189,9 +191,9 @@ def column_detection(
     n_threads : int or None
         Threads while fitting (see :func:`evaluate`): each per-column model is small and runs
         on one thread; with 2 or more the columns are spread over as many worker processes
-        (joblib's loky), which gives the same figures (None: one process a core). On the 42 columns
-        of the wide table (docs/evaluation.md, "Large tables") one thread took 19 s, two
-        threads inside each model 26 s, two processes 12 s.
+        (joblib's loky, at most one a core), which gives the same figures (None: one a
+        core). On the 42 columns of the wide table (docs/evaluation.md, "Large tables") one
+        thread took 19 s, two threads inside each model 26 s, two processes 12 s.
     progress : callable, optional
         Called with each column's name as its two models are fitted.
 
