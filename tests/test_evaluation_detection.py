@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,18 @@ def test_columns_spread_over_two_processes_give_the_same_table(adult) -> None:
     assert seen == columns  # progress names every column, in the table's order
     with pytest.raises(ParameterError, match="n_threads"):
         column_detection(train, fake, categorical, numerical, n_threads=0)
+
+
+def test_no_worker_processes_inside_a_daemonic_process(monkeypatch) -> None:
+    import multiprocessing
+
+    from fairsynth.evaluation.detection import _workers
+
+    assert _workers(2, 10) == min(2, os.cpu_count() or 1)
+    assert _workers(64, 3) <= 3
+    # a multiprocessing.Pool worker may not start processes: the columns run in it, one by one
+    monkeypatch.setattr(multiprocessing.current_process(), "_config", {"daemon": True})
+    assert _workers(2, 10) == 1
 
 
 def test_same_rows_classifier_and_encoding_as_the_headline_auc(adult) -> None:

@@ -8,6 +8,7 @@ lowers the AUC carries a tell the others do not).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from itertools import repeat
@@ -119,8 +120,11 @@ def _column_fits(
 
 def _workers(n_threads: int | None, tasks: int) -> int:
     """Processes for ``tasks`` independent fits under a cap of ``n_threads`` (None: cores),
-    never more than the machine's cores."""
+    never more than the machine's cores, and one in a daemonic process (a worker of a
+    ``multiprocessing.Pool``), which may not start processes of its own."""
     limit_threads(n_threads)  # validates
+    if multiprocessing.current_process().daemon:
+        return 1
     cores = os.cpu_count() or 1
     return max(1, min(tasks, cores, cores if n_threads is None else n_threads))
 
