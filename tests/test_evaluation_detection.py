@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.neighbors import NearestNeighbors
+from threadpoolctl import threadpool_info
 
 from fairsynth.datasets import load_dataset
 from fairsynth.evaluation import closest_distances, column_detection, detection_auc, evaluate
@@ -62,6 +63,7 @@ def test_columns_spread_over_two_processes_give_the_same_table(adult) -> None:
     categorical = ["workclass", "sex", "race", "relationship"]
     columns = numerical + categorical
     seen: list[str] = []
+    before = [pool["num_threads"] for pool in threadpool_info()]
     one, _ = column_detection(
         train[columns], fake[columns], categorical, numerical, max_rows=300, column_rows=300
     )
@@ -71,6 +73,8 @@ def test_columns_spread_over_two_processes_give_the_same_table(adult) -> None:
     )  # fmt: skip
     pd.testing.assert_frame_equal(one, two)
     assert seen == columns  # progress names every column, in the table's order
+    # the caller's thread settings are as they were
+    assert [pool["num_threads"] for pool in threadpool_info()] == before
     with pytest.raises(ParameterError, match="n_threads"):
         column_detection(train, fake, categorical, numerical, n_threads=0)
 

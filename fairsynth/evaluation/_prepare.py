@@ -32,6 +32,7 @@ __all__ = [
     "Issue",
     "Prepared",
     "category_strings",
+    "check_threads",
     "column_kind",
     "group_labels",
     "limit_threads",
@@ -116,11 +117,18 @@ def limit_threads(n_threads: int | None) -> AbstractContextManager[Any]:
     machine whose cores are also busy with other work, two threads made a small fit 4-8
     times slower than one (measured on the 2-core development machine). None: no cap.
     """
+    n_threads = check_threads(n_threads)
+    # threadpool_limits applies its limits when it is made: make it only to use it in a `with`
+    return nullcontext() if n_threads is None else threadpool_limits(limits=n_threads)
+
+
+def check_threads(n_threads: int | None) -> int | None:
+    """``n_threads`` as an int (or None), or a ParameterError naming what is valid."""
     if n_threads is None:
-        return nullcontext()
+        return None
     if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
         raise ParameterError(f"n_threads must be None or a positive integer, got {n_threads!r}.")
-    return threadpool_limits(limits=int(n_threads))
+    return int(n_threads)
 
 
 def _check_frame(frame: object, name: str) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from fairsynth.evaluation._encoding import MixedEncoder
-from fairsynth.evaluation._prepare import Prepared, limit_threads
+from fairsynth.evaluation._prepare import Prepared, check_threads, limit_threads
 
 __all__ = ["column_detection", "detection_auc", "detection_part"]
 
@@ -122,7 +122,7 @@ def _workers(n_threads: int | None, tasks: int) -> int:
     """Processes for ``tasks`` independent fits under a cap of ``n_threads`` (None: cores),
     never more than the machine's cores, and one in a daemonic process (a worker of a
     ``multiprocessing.Pool``), which may not start processes of its own."""
-    limit_threads(n_threads)  # validates
+    n_threads = check_threads(n_threads)
     if multiprocessing.current_process().daemon:
         return 1
     cores = os.cpu_count() or 1
