@@ -90,14 +90,18 @@ class Refiner:
     def _levels(column: pd.Series) -> list[str]:
         return [str(v) for v in pd.unique(column.astype(str))]
 
+    @property
+    def width(self) -> int:
+        """Features of a row: one a number, one a category."""
+        return len(self.numeric) + sum(len(levels) for levels in self.levels.values())
+
     def features(self, rows: pd.DataFrame, out: np.ndarray | None = None) -> np.ndarray:
         """The classifier's view of ``rows``: quantile positions, then one-hot categories.
 
-        Written into ``out`` (rows × features, float64) when given, column by column, so that
-        no block is held twice.
+        Written into ``out`` (rows × :attr:`width`, float64) when given, column by column,
+        so that no block is held twice.
         """
-        width = len(self.numeric) + sum(len(levels) for levels in self.levels.values())
-        out = np.zeros((len(rows), width)) if out is None else out
+        out = np.empty((len(rows), self.width)) if out is None else out
         for i, column in enumerate(self.numeric):
             values = numbers(rows[column])
             position = np.interp(values, self.knots[i], _KNOTS)
@@ -137,7 +141,7 @@ class Refiner:
         if cells is not None:
             state["cell_margins"] = CellMargins.fit(real, discrete, cells).get_state()
         shell = cls({**state, **_no_trees()})
-        x = np.empty((len(real) + len(generated), shell.features(real.iloc[:0]).shape[1]))
+        x = np.empty((len(real) + len(generated), shell.width))
         shell.features(real, out=x[: len(real)])
         shell.features(generated, out=x[len(real) :])
         y = np.r_[np.ones(len(real)), np.zeros(len(generated))]
