@@ -5,8 +5,8 @@ A synthesizer subclasses :class:`BaseSynthesizer` and supplies four small steps:
 ``_train_step`` (one optimisation step, returning its losses) and ``_generate`` (transformed rows).
 A conditional model also supplies ``_fit_conditions`` (learn its conditioning object from the
 transformed matrix) and ``_plan_sample`` (the explicit plan a sample's chunks follow).
-The fit loop, time budget, callbacks, seeding and sampling in chunks live here once; save and
-load in :mod:`fairsynth.models._saving`.
+The fit loop, time budget, callbacks and seeding live here once; sampling in chunks in
+:mod:`fairsynth.models._sampling`, save and load in :mod:`fairsynth.models._saving`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from collections.abc import Iterator
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -32,31 +31,27 @@ from fairsynth.exceptions import (
 )
 from fairsynth.models._checks import (
     check_n_samples,
-    check_sample_memory,
     draw_seed,
     resolve_device,
     validate_table,
 )
 from fairsynth.models._constraints import Constraint, Interval, Options, check_params
+from fairsynth.models._sampling import Sampling
 from fairsynth.models._saving import ModelFiles
 from fairsynth.models.callbacks import Callback, ProgressBar
 from fairsynth.models.checkpoint import Checkpoint, InterruptFlag, defer_interrupts
 from fairsynth.models.distributed import DataParallel
-from fairsynth.models.ranges import filtered_chunks, split_conditions
 from fairsynth.models.threads import N_THREADS, resolve_threads, torch_threads
 from fairsynth.transform import TableTransformer
 
 __all__ = ["BaseSynthesizer", "check_n_samples", "draw_seed", "resolve_device"]
 
-# A sampled chunk holds at most this many matrix cells (float32, then a float64 copy while
-# decoding): about 200 MB, so a table with thousands of categories still streams in bounded memory.
-_MAX_CHUNK_CELLS = 2**24
 _GLOBAL_RNG = threading.RLock()  # held by a fit while it seeds and uses torch's global RNG
 _CHECK_ROWS = 5000  # rows of each table the end-of-fit check compares
 _CHECK_AFTER_SECONDS = 60.0  # under fit_check='auto', the shortest fit that is checked
 
 
-class BaseSynthesizer(ModelFiles, BaseEstimator):
+class BaseSynthesizer(Sampling, ModelFiles, BaseEstimator):
     """Shared machinery of the synthesizers (not used directly)."""
 
     # Parameters every subclass has: discrete_columns, epochs, time_budget, batch_size,
@@ -380,89 +375,3 @@ class BaseSynthesizer(ModelFiles, BaseEstimator):
             raise NotFittedError(
                 f"This {type(self).__name__} is not fitted yet; call fit(data) first."
             )
-
-    def iter_samples(
-        self,
-        n_samples: int,
-        *,
-        chunk_size: int | None = None,
-        random_state: Any = None,
-        **options: Any,
-    ) -> Iterator[pd.DataFrame]:
-        """Yield ``n_samples`` synthetic rows in chunks of at most ``chunk_size`` rows.
-
-        Memory stays bounded by the chunk size, so any number of rows can be streamed to disk.
-        A chunk also holds at most 2**24 cells of the transformed matrix, so a table with
-        thousands of categories gets chunks of fewer rows. ``options`` are those of the
-        model's :meth:`sample` (the fairness knob of a fair model); they are checked here,
-        before the first chunk.
-        """
-        self._check_fitted()
-        total = check_n_samples(n_samples)
-        chunk = check_n_samples(chunk_size or self.sample_batch_size)
-        chunk = min(chunk, max(1, _MAX_CHUNK_CELLS // max(1, self.transformer_.output_dim_)))
-        if options.get("conditions") is not None:  # numeric ones are met by keeping rows
-            filters, rest = split_conditions(options.pop("conditions"), self.transformer_)
-            if rest is not None:
-                options["conditions"] = rest
-            if filters:
-                return filtered_chunks(self, total, chunk, filters, random_state, options)
-        plan, net_state = self._plan_sample(total, random_state, **options)
-        return self._chunks(total, chunk, plan, draw_seed(net_state))
-
-    def _chunks(self, total: int, chunk: int, plan: Any, seed: int) -> Iterator[pd.DataFrame]:
-        generator = torch.Generator(device=self.device_).manual_seed(seed)
-        threads = resolve_threads(self.n_threads, self._work(chunk))
-        networks = list(self._networks().values())
-        modes = [net.training for net in networks]
-        for net in networks:
-            net.eval()
-        try:
-            done = 0
-            while done < total:
-                size = min(chunk, total - done)
-                yield self._draw_rows(size, generator, plan, threads)
-                done += size
-        finally:
-            for net, mode in zip(networks, modes, strict=True):
-                net.train(mode)
-
-    def _draw_rows(
-        self, n_rows: int, generator: torch.Generator, plan: Any, threads: int
-    ) -> pd.DataFrame:
-        """``n_rows`` decoded rows of a sample (a hook: PTGAN picks them among candidates)."""
-        with torch.no_grad(), torch_threads(threads):
-            rows = self._generate(n_rows, generator, plan).cpu().numpy()
-        return self.transformer_.inverse_transform(rows)
-
-    def sample(self, n_samples: int, *, random_state: Any = None, **options: Any) -> pd.DataFrame:
-        """Draw synthetic rows.
-
-        Parameters
-        ----------
-        n_samples : int
-            Number of rows, at least 1.
-        random_state : int, numpy Generator/RandomState or None
-            Seed for the draw; the same seed gives the same rows.
-        **options
-            The model's sampling options: ``conditions={"column": value}`` (or a DataFrame of
-            one row per wanted row) for a model trained to be conditioned
-            (fairsynth.models.conditions), the fairness knob of a fair model.
-
-        Returns
-        -------
-        pandas.DataFrame
-            The same columns, in the same order and with the same dtypes as the training table.
-
-        Raises
-        ------
-        ParameterError
-            If ``n_samples`` is not a positive integer, or the rows would not fit in the memory
-            available (estimated from the first chunk): stream them with :meth:`iter_samples`.
-        """
-        chunks: list[pd.DataFrame] = []
-        for chunk in self.iter_samples(n_samples, random_state=random_state, **options):
-            if not chunks:
-                check_sample_memory(int(n_samples), chunk)
-            chunks.append(chunk)
-        return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
