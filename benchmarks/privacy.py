@@ -16,6 +16,7 @@ Usage::
     python -m benchmarks.privacy --score --configs none eps1 eps3 eps10 --seeds 0
     python -m benchmarks.privacy --fit --configs eps3 --epochs 10 --seeds 0   # 600 steps
     python -m benchmarks.privacy --fit --recipe --configs none eps1 eps3 eps10 --seeds 0 1 2
+    python -m benchmarks.privacy --fit --recipe --epochs 200 --configs eps3 --seeds 0  # 6,000 steps
 
 ``--recipe`` fits with :data:`RECIPE`, the private settings chosen by the sweep of
 benchmarks/privacy_sweep.py (docs/privacy.md), instead of PTGAN's defaults.
@@ -71,8 +72,6 @@ def fit_one(
     transform: str = "data",
 ) -> dict[str, Any]:  # fmt: skip
     """Fit, sample and keep the rows; return the fit's record."""
-    import torch
-
     from fairsynth import PTGANSynthesizer, load_dataset
     from fairsynth.exceptions import PrivacyWarning
 
@@ -85,7 +84,7 @@ def fit_one(
         n_threads=1,
         fit_check=False,
         privacy=privacy,
-        **(RECIPE if recipe else {"epochs": epochs}),
+        **(_recipe(epochs) if recipe else {"epochs": epochs}),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PrivacyWarning)
@@ -108,16 +107,21 @@ def fit_one(
         "params": {k: getattr(model, k) for k in RECIPE},
         "Train_Time": round(model.fit_time_, 1),
         "Sample_Time": round(time.perf_counter() - started, 2),
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": model.n_threads_,  # the fit's (the process keeps its own)
         "device": str(model.device_),
     }
 
 
+def _recipe(epochs: int | str) -> dict[str, Any]:
+    """:data:`RECIPE`, lengthened or shortened to ``epochs`` when that is a number."""
+    return RECIPE if epochs == "auto" else {**RECIPE, "epochs": epochs}
+
+
 def _case(config: str, epochs: int | str, recipe: bool = False, transform: str = "data") -> str:
-    """The name of a case: the config, the epochs when not 'auto' or '-recipe', the transform
+    """The name of a case: the config, '-recipe', the epochs when not 'auto', the transform
     when not 'data' (and the fit private)."""
-    name = f"{config}-recipe" if recipe else (
-        config if epochs == "auto" else f"{config}-epochs{epochs}")  # fmt: skip
+    name = f"{config}-recipe" if recipe else config
+    name = name if epochs == "auto" else f"{name}-epochs{epochs}"
     return name if transform == "data" or CONFIGS[config] is None else f"{name}-{transform}"
 
 
@@ -167,7 +171,11 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--epochs", default="auto", help="'auto' (6,000 steps) or a number")
-    parser.add_argument("--recipe", action="store_true", help="fit with RECIPE (not --epochs)")
+    parser.add_argument(
+        "--recipe",
+        action="store_true",
+        help="fit with RECIPE (--epochs N: its length, 30 steps an epoch)",
+    )
     parser.add_argument("--transform", default="data", choices=TRANSFORMS,
                         help="a private fit's categories and bounds: from the table as given, "
                         "released with DP, or from METADATA")  # fmt: skip
