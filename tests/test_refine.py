@@ -51,6 +51,24 @@ def test_the_trees_as_arrays_score_as_scikit_learn_does() -> None:
     np.testing.assert_array_equal(again.log_weights(generated), refiner.log_weights(generated))
 
 
+def test_above_ten_thousand_rows_the_held_out_split_gives_scikit_learns_trees() -> None:
+    # Refiner.fit builds the training and early-stopping parts itself (the whole matrix is not
+    # held twice); the trees must be those of the classifier splitting the whole matrix
+    real, generated = _tables(3, n=6000)
+    generated = generated.iloc[:5500]  # unequal classes: the split is stratified
+    refiner = Refiner.fit(real, generated, ["c"], random_state=7)
+    x = np.vstack([refiner.features(real), refiner.features(generated)])
+    model = HistGradientBoostingClassifier(
+        max_iter=refine._TREES, learning_rate=refine._LEARNING_RATE,
+        max_leaf_nodes=refine._LEAVES, random_state=7,
+    ).fit(x, np.r_[np.ones(len(real)), np.zeros(len(generated))])  # fmt: skip
+    assert model.do_early_stopping_ and model.n_iter_ < refine._TREES  # it did stop early
+    expected = refine._export_trees(model, np.log(len(real) / len(generated)))
+    state = refiner.get_state()
+    assert state["nodes"] == expected["nodes"]
+    assert (state["baseline"], state["roots"]) == (expected["baseline"], expected["roots"])
+
+
 def test_resampling_moves_the_rows_towards_the_real_ones() -> None:
     real, _ = _tables(0)
     _, candidates = _tables(1, n=4 * 3000)

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from fairsynth.models._checks import random_state_of
+from fairsynth.models._rows import Rows
 from fairsynth.models.conditioning import CategorySampler, ConditionQueue
 from fairsynth.models.conditions import condition_table, sampler_positions
 from fairsynth.models.refine import refined_rows, resolve_refine
@@ -52,12 +53,13 @@ class PTGANSampling(_Mixin):
             return self.privacy is None
         return bool(self.training_by_sampling)
 
-    def _fit_conditions(self, data: Tensor) -> None:
+    def _fit_conditions(self, data: Rows) -> None:
         self.conditioner_ = None
         if self._by_sampling() and (blocks := self._category_blocks()):
             self.conditioner_ = CategorySampler(blocks, self.device_).fit(data)
 
     def _end_training(self) -> None:
+        super()._end_training()
         if self.conditioner_ is not None:
             self.conditioner_.release()
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from fairsynth.models._rows import Rows
 from fairsynth.models.privacy import (
     PrivateCritic,
     epsilon_spent,
@@ -64,7 +65,7 @@ class TemperedSteps(_Mixin):
             return self.generator_(noise, t)
         return conditioner.paste(self.generator_(torch.cat([noise, condition], 1), t), condition)
 
-    def _tempered_real(self, data: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor | None]:
+    def _tempered_real(self, data: Rows) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor | None]:
         """Pairs of real rows mixed at two weights, and their condition: ``(q1, q2, a1, a2, c)``.
 
         ``c`` is None for a model without conditions.
@@ -88,7 +89,7 @@ class TemperedSteps(_Mixin):
         return tensors if self._parallel is None else self._parallel.rows(*tensors)
 
     # ------------------------------------------------------------------ training step
-    def _critic_step(self, data: Tensor) -> dict[str, Tensor]:
+    def _critic_step(self, data: Rows) -> dict[str, Tensor]:
         if (private := getattr(self, "_private", None)) is not None:
             return private.step(data)
         q1, q2, a1, a2, condition = self._tempered_real(data)
@@ -138,30 +139,31 @@ class TemperedSteps(_Mixin):
             self.generator_ema_.update(self.generator_)
         return {"generator_loss": loss.detach()}
 
-    def _train_step(self, data: Tensor) -> dict[str, Tensor]:
+    def _train_step(self, data: Rows) -> dict[str, Tensor]:
         for _ in range(self.critic_steps):
             record = self._critic_step(data)
         record.update(self._generator_step())
         return record
 
-    def _run_epochs(self, data: Tensor, started: float) -> None:
+    def _run_epochs(self, started: float) -> None:
         """Train; a private fit plans its noise first and records the ε it spent after."""
         self._private: PrivateCritic | None = None
         settings = resolve_privacy(self.privacy)
         if settings is None:
-            return super()._run_epochs(data, started)
-        epochs = int(self._resolve_epochs(len(data)) or 0)
-        steps = epochs * max(1, len(data) // self.batch_size) * self.critic_steps
+            return super()._run_epochs(started)
+        n_rows = self._n_rows()
+        epochs = int(self._resolve_epochs(n_rows) or 0)
+        steps = epochs * max(1, n_rows // self.batch_size) * self.critic_steps
         # untempered and unpenalised, a row needs no partner: rows alone, sensitivity C
         paired = self.temperature_ratio < 1 or self.coherency_weight > 0
         # the transform's private releases spent their share; DP-SGD spends the rest
-        sgd = sgd_settings(settings, len(data), self.transformer_.private_spent_)
-        plan = plan_privacy(sgd, len(data), self.batch_size, steps, paired)
+        sgd = sgd_settings(settings, n_rows, self.transformer_.private_spent_)
+        plan = plan_privacy(sgd, n_rows, self.batch_size, steps, paired)
         warn_uncovered(self.transformer_.sources_)
         self._private = PrivateCritic(self, plan)
         try:
-            super()._run_epochs(data, started)
+            super()._run_epochs(started)
         finally:
             record = epsilon_spent(plan, self._private.steps)
-            self.privacy_ = total_spent(record, settings, len(data), self.transformer_)
+            self.privacy_ = total_spent(record, settings, n_rows, self.transformer_)
             self._private = None

@@ -36,6 +36,7 @@ from fairsynth.models._checks import (
     validate_table,
 )
 from fairsynth.models._constraints import Constraint, Interval, Options, check_params
+from fairsynth.models._rows import PackedRows, Rows, pack_rows
 from fairsynth.models._sampling import Sampling
 from fairsynth.models._saving import ModelFiles
 from fairsynth.models.callbacks import Callback, ProgressBar
@@ -60,6 +61,7 @@ class BaseSynthesizer(Sampling, ModelFiles, BaseEstimator):
     _optimizer_names: ClassVar[tuple[str, ...]] = ()  # what a checkpoint keeps of training
     _min_rows: ClassVar[int] = 2
     _auto_steps: ClassVar[int] = 6000  # optimisation steps of a fit with epochs='auto'
+    _rows: PackedRows | None = None  # the training rows, while training
     _parallel: DataParallel | None = None  # a data-parallel fit's callback (distributed.py)
     #: the valid values of each parameter, checked by ``_check_params`` (a subclass adds its own)
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
@@ -92,11 +94,11 @@ class BaseSynthesizer(Sampling, ModelFiles, BaseEstimator):
             raise ParameterError("Give epochs, time_budget or both; both are None.")
         check_params(self)
 
-    def _build(self, data: torch.Tensor) -> None:
+    def _build(self, data: Rows) -> None:
         """Create networks and optimisers for transformed ``data`` (on ``self.device_``)."""
         raise NotImplementedError
 
-    def _train_step(self, data: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _train_step(self, data: Rows) -> dict[str, torch.Tensor]:
         """One optimisation step on ``data``; return the (detached) losses to record.
 
         Losses stay tensors so that a GPU is not synchronised at every step; the loop turns
@@ -111,11 +113,18 @@ class BaseSynthesizer(Sampling, ModelFiles, BaseEstimator):
         """
         raise NotImplementedError
 
-    def _fit_conditions(self, data: torch.Tensor) -> None:
+    def _fit_conditions(self, data: Rows) -> None:
         """Learn what conditioning needs from the transformed training ``data`` (a hook)."""
 
     def _end_training(self) -> None:
-        """Let go of what only training needed, such as references to its rows (a hook)."""
+        """Let go of what only training needed: its rows, and (in subclasses) references to
+        them."""
+        self._rows = None
+
+    def _n_rows(self) -> int:
+        """The number of training rows (while training)."""
+        assert self._rows is not None
+        return len(self._rows)
 
     def _plan_sample(self, n_samples: int, random_state: Any, **options: Any) -> tuple[Any, Any]:
         """The plan of a sample of ``n_samples`` rows, and the random state of its networks.
@@ -185,15 +194,14 @@ class BaseSynthesizer(Sampling, ModelFiles, BaseEstimator):
             torch.manual_seed(seed)
             self._torch_generator = torch.Generator(device=self.device_).manual_seed(seed)
             self.transformer_ = self._make_transformer(seed).fit(data)
-            matrix = self.transformer_.transform(data, random_state=seed)
-            tensor = torch.as_tensor(matrix, dtype=torch.float32, device=self.device_)
-            self._fit_conditions(tensor)
-            self._build(tensor)
+            # the only reference to the training rows (packed), dropped when training ends
+            self._rows = pack_rows(self.transformer_, data, seed, self.device_)
+            self._fit_conditions(self._rows)
+            self._build(self._rows)
             work = self._work(self.batch_size)
             self.n_threads_ = resolve_threads(self.n_threads, work, idle_only=True)
             with torch_threads(self.n_threads_):
-                self._run_epochs(tensor, started)
-            self._end_training()
+                self._run_epochs(started)
         self._check_fit(data, seed)
         return self
 
@@ -259,8 +267,10 @@ class BaseSynthesizer(Sampling, ModelFiles, BaseEstimator):
     def _validate_table(self, X: Any) -> pd.DataFrame:
         return validate_table(X, self._min_rows, type(self).__name__)
 
-    def _run_epochs(self, data: torch.Tensor, started: float) -> None:
-        """Train (after a checkpoint's epochs) until epochs, time budget, a callback or Ctrl-C.
+    def _run_epochs(self, started: float) -> None:
+        """Train on ``self._rows`` (after a checkpoint's epochs) until epochs, time budget, a
+        callback or Ctrl-C; then let go of the rows (:meth:`_end_training`) before the
+        callbacks' ``on_fit_end``, so that what runs there (a refiner's fit) has their memory.
 
         Ctrl-C stops after the step in progress (see
         :func:`~fairsynth.models.checkpoint.defer_interrupts`), so the model kept is the one
@@ -276,13 +286,13 @@ class BaseSynthesizer(Sampling, ModelFiles, BaseEstimator):
         if self.history_:  # the time budget counts the time spent before the checkpoint
             started = time.perf_counter() - float(self.history_[-1]["time"])
         self.stopped_reason_ = "running"
-        self.n_epochs_ = self._resolve_epochs(len(data))
+        self.n_epochs_ = self._resolve_epochs(self._n_rows())
         for callback in callbacks:
             callback.on_fit_start(self, self.n_epochs_)
         self._in_step = False
         try:
             with defer_interrupts() as interrupt:
-                self._loop(data, started, callbacks, interrupt)
+                self._loop(started, callbacks, interrupt)
         except KeyboardInterrupt:
             if self._in_step:
                 self.stopped_reason_ = "aborted"
@@ -290,6 +300,7 @@ class BaseSynthesizer(Sampling, ModelFiles, BaseEstimator):
                 raise
             self.stopped_reason_ = "interrupted"
         finally:
+            self._end_training()
             self.fit_time_ = time.perf_counter() - started
             for callback in callbacks:
                 callback.on_fit_end(self)
@@ -301,13 +312,9 @@ class BaseSynthesizer(Sampling, ModelFiles, BaseEstimator):
                 stacklevel=3,
             )
 
-    def _loop(
-        self,
-        data: torch.Tensor,
-        started: float,
-        callbacks: list[Callback],
-        interrupt: InterruptFlag,
-    ) -> None:
+    def _loop(self, started: float, callbacks: list[Callback], interrupt: InterruptFlag) -> None:
+        data = self._rows
+        assert data is not None  # fit sets it, _end_training drops it
         steps_per_epoch = max(1, len(data) // self.batch_size)
         epoch = len(self.history_)
         if epoch and self._out_of_time(started):  # resumed after the budget was spent

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from fairsynth.models._rows import Rows, block_codes, columns
 from fairsynth.nn.tempering import interpolate
 
 __all__ = ["CategorySampler", "CellPlan", "ConditionQueue", "Conditioner"]
@@ -132,16 +133,14 @@ class Conditioner:
         return self.blocks[-1][1]
 
     # ---------------------------------------------------------------------------- fitting
-    def fit(self, data: Tensor, *, outcome_balance: float = 0.0) -> Conditioner:
+    def fit(self, data: Rows, *, outcome_balance: float = 0.0) -> Conditioner:
         """Learn the cells of ``data`` and index its rows by cell, for the training draws.
 
         ``outcome_balance`` in [0, 1] moves each group's outcome mix in the training draws
         towards equal shares, keeping the group's size:
         ``P_train(y | s) = (1 - b) P(y | s) + b / K`` over its ``K`` observed outcomes.
         """
-        codes = torch.stack(
-            [data[:, start : start + width].argmax(dim=1) for start, width in self.blocks], dim=1
-        )
+        codes = block_codes(data, self.blocks)
         groups, group = torch.unique(codes[:, :-1], dim=0, return_inverse=True)
         cell = group * self.n_categories + codes[:, -1]
         sizes = torch.bincount(cell, minlength=len(groups) * self.n_categories)
@@ -154,7 +153,7 @@ class Conditioner:
             sizes.reshape(len(groups), self.n_categories), cell, float(outcome_balance)
         )
         self._cell_weight = None
-        self._conditions: Tensor | None = data[:, self.index]
+        self._conditions: Tensor | None = columns(data, self.index)
         self._codes = None
         return self
 
@@ -289,21 +288,19 @@ class CategorySampler:
         """Width of a condition: every category block's outputs."""
         return len(self.index)
 
-    def fit(self, data: Tensor) -> CategorySampler:
+    def fit(self, data: Rows) -> CategorySampler:
         """Count the categories and index the rows by (block, category).
 
         The training rows are kept by reference (never copied: the category columns of a
         200,000-row, 42-column table are half a gigabyte) until :meth:`release`.
         """
-        category = torch.stack(
-            [data[:, start : start + width].argmax(dim=1) for start, width in self.blocks], dim=1
-        )
+        category = block_codes(data, self.blocks)
         cell = (category + self._offsets).T.reshape(-1)  # block by block: n rows each
         sizes = torch.bincount(cell, minlength=self.width)
         rows = torch.arange(len(data), device=self.device).repeat(len(self.blocks))
         self._order = rows[torch.argsort(cell, stable=True)]
         self._start, self._size = torch.cumsum(sizes, 0) - sizes, sizes
-        self._data: Tensor | None = data
+        self._data: Rows | None = data
         self._n_rows = len(data)
         starts = self._offsets.tolist()
         return self.restore(

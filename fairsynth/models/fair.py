@@ -27,12 +27,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from torch import Tensor
 
 from fairsynth.exceptions import DataError, FairnessWarning, ParameterError, format_choices
 from fairsynth.labels import is_label
 from fairsynth.models._checks import random_state_of
 from fairsynth.models._constraints import Constraint, Interval, Options
+from fairsynth.models._rows import Rows
 from fairsynth.models.conditioning import CellPlan, Conditioner, ConditionQueue
 from fairsynth.models.conditions import cell_codes, condition_table, conditioned_cells
 from fairsynth.models.knob import allocate, cell_shares, check_fairness
@@ -228,7 +228,7 @@ class FairPTGANSynthesizer(PTGANSynthesizer):
             blocks.append((spans[0].start, spans[0].width))
         return blocks
 
-    def _fit_conditions(self, data: Tensor) -> None:
+    def _fit_conditions(self, data: Rows) -> None:
         """Learn the cells, index the rows by cell, and report cells with few rows."""
         across = bool(self.cross_group_pairs)
         self.conditioner_ = Conditioner(self._blocks(), self.device_, across=across).fit(

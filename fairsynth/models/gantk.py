@@ -13,6 +13,7 @@ from torch import Tensor
 
 from fairsynth.exceptions import ParameterError
 from fairsynth.models._constraints import Constraint, Interval, Options
+from fairsynth.models._rows import Rows
 from fairsynth.models.base import BaseSynthesizer
 from fairsynth.models.callbacks import Callback
 from fairsynth.nn.nets import Generator
@@ -233,7 +234,7 @@ class GANTKSynthesizer(BaseSynthesizer):
             )
 
     # ---------------------------------------------------------------------- networks
-    def _build(self, data: Tensor) -> None:
+    def _build(self, data: Rows) -> None:
         self.generator_ = Generator(
             int(self.noise_dim), self.generator_dims, self.transformer_.spans_, norm=self.norm,
             categorical=self.categorical_head,
@@ -267,7 +268,7 @@ class GANTKSynthesizer(BaseSynthesizer):
             kernel, labels.to(_KERNEL_DTYPE), time, jitter=float(self.jitter)
         )
 
-    def _train_step(self, data: Tensor) -> dict[str, Tensor]:
+    def _train_step(self, data: Rows) -> dict[str, Tensor]:
         g = self._torch_generator
         n_real = min(int(self.batch_size), len(data))
         real = data[torch.randperm(len(data), generator=g, device=self.device_)[:n_real]]

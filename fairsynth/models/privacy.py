@@ -46,6 +46,7 @@ from torch import Tensor
 from torch.nn import functional
 
 from fairsynth.exceptions import FairsynthError, ParameterError
+from fairsynth.models._rows import Rows
 from fairsynth.models.private_fit import check_transform_settings, total_delta
 from fairsynth.nn._pair_grads import (
     Pairs,
@@ -341,7 +342,7 @@ class PrivateCritic:
         half = len(rows) // 2
         return rows[:half], rows[half : 2 * half]
 
-    def step(self, data: Tensor) -> dict[str, Tensor]:
+    def step(self, data: Rows) -> dict[str, Tensor]:
         """Update the critic once; return the loss on generated rows (no real row in it)."""
         m, g = self.model, self.model._torch_generator
         first, second = self._pairs(len(data))

@@ -9,11 +9,11 @@ from typing import Any, ClassVar, Literal
 
 import pandas as pd
 import torch
-from torch import Tensor
 
 from fairsynth.exceptions import ParameterError
 from fairsynth.models._constraints import Constraint, Interval, Options
 from fairsynth.models._ptgan_sampling import PTGANSampling
+from fairsynth.models._rows import Rows
 from fairsynth.models._tempered import TemperedSteps
 from fairsynth.models.base import BaseSynthesizer
 from fairsynth.models.callbacks import Callback
@@ -383,7 +383,7 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
             self.conditioner_ = CategorySampler(blocks, self.device_).restore(counts)
 
     # ---------------------------------------------------------------------- networks
-    def _build(self, data: Tensor) -> None:
+    def _build(self, data: Rows) -> None:
         spans = self.transformer_.spans_
         self.generator_ = Generator(
             self.noise_dim + self._condition_width(), self.generator_dims, spans, norm=self.norm,

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import train_test_split
 
 from fairsynth.evaluation._prepare import limit_threads
 from fairsynth.models._draw import (
@@ -54,7 +55,9 @@ _TREES = 100  # boosting iterations (30-300 give the same detection; docs/measur
 _LEARNING_RATE = 0.3
 _LEAVES = 31
 _MAX_LOG_WEIGHT = 30.0
-_CHUNK = 8192  # rows whose tree paths are followed at once
+_CHUNK = 8192  # rows whose tree paths are followed (or features written) at once
+_VALIDATION = 0.1  # share held out for early stopping (scikit-learn's default)
+_EARLY_STOPPING_ROWS = 10_000  # scikit-learn's early_stopping="auto" stops early above it
 
 
 class Refiner:
@@ -141,16 +144,25 @@ class Refiner:
         if cells is not None:
             state["cell_margins"] = CellMargins.fit(real, discrete, cells).get_state()
         shell = cls({**state, **_no_trees()})
-        x = np.empty((len(real) + len(generated), shell.width))
-        shell.features(real, out=x[: len(real)])
-        shell.features(generated, out=x[len(real) :])
         y = np.r_[np.ones(len(real)), np.zeros(len(generated))]
         model = HistGradientBoostingClassifier(
             max_iter=_TREES, learning_rate=_LEARNING_RATE, max_leaf_nodes=_LEAVES,
             random_state=random_state,
         )  # fmt: skip
-        with limit_threads(n_threads):
-            model.fit(x, y)
+        parts = _held_out(len(y), y, random_state)
+        if parts is None:  # no early stopping: the trees see every row
+            x = np.empty((len(y), shell.width))
+            shell.features(real, out=x[: len(real)])
+            shell.features(generated, out=x[len(real) :])
+            with limit_threads(n_threads):
+                model.fit(x, y)
+        else:
+            train, val = parts
+            x_train = _features_of(shell, real, generated, train)
+            x_val = _features_of(shell, real, generated, val)
+            model.set_params(early_stopping=True)
+            with limit_threads(n_threads):
+                model.fit(x_train, y[train], X_val=x_val, y_val=y[val])
         # log-odds of "real" at equal class counts: the density ratio the draw needs
         prior = np.log(len(real) / len(generated))
         return cls({**state, **_export_trees(model, prior)})
@@ -198,6 +210,37 @@ class Refiner:
                 "value": self.value.tolist(),
             },
         }
+
+
+def _held_out(n_rows: int, y: np.ndarray, random_state: int) -> tuple[np.ndarray, ...] | None:
+    """The rows HistGradientBoostingClassifier(random_state=random_state) would train on and
+    hold out for early stopping (its default: stratified, a tenth, above 10,000 rows), in its
+    order; None below that size.
+
+    The classifier splits the whole feature matrix itself, which holds the matrix twice (on
+    the wide table of docs/scale.md, 440 MB more at the fit's peak); building the two parts
+    directly gives the same trees (tests/test_refine.py compares them).
+    """
+    if n_rows <= _EARLY_STOPPING_ROWS:
+        return None
+    seed = np.random.RandomState(random_state).randint(np.iinfo(np.uint32).max, dtype="u8")
+    train, val = train_test_split(
+        np.arange(n_rows), test_size=_VALIDATION, stratify=y, random_state=seed
+    )
+    return train, val
+
+
+def _features_of(
+    refiner: Refiner, real: pd.DataFrame, generated: pd.DataFrame, index: np.ndarray
+) -> np.ndarray:
+    """Features of rows ``index`` of ``real`` followed by ``generated``, in that order."""
+    out = np.empty((len(index), refiner.width))
+    for offset, rows in ((0, real), (len(real), generated)):
+        mine = np.flatnonzero((index >= offset) & (index < offset + len(rows)))
+        for start in range(0, len(mine), _CHUNK):
+            part = mine[start : start + _CHUNK]
+            out[part] = refiner.features(rows.iloc[index[part] - offset])
+    return out
 
 
 def _quantiles(values: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -286,6 +286,21 @@ class TableTransformer(BaseEstimator):
             Seeds the sampling of the continuous modes; ``None`` uses the transformer's
             ``random_state`` (fresh randomness if that is ``None`` too).
         """
+        # each column's block is written into the float32 matrix as it is made, so memory
+        # holds the matrix and one block, not every block in float64 and their concatenation
+        blocks = self.encode_blocks(data, random_state)  # checks the table first
+        out = np.empty((len(data), self.output_dim_), dtype=np.float32)
+        for start, block in blocks:
+            out[:, start : start + block.shape[1]] = block
+        return out
+
+    def encode_blocks(
+        self, data: pd.DataFrame, random_state: Any = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Encode ``data`` column by column: ``(start, block)`` for each modelled column, its
+        block (float64) to lie at ``matrix[:, start:start + width]``. The parameters are those
+        of :meth:`transform`, which writes these blocks into one matrix.
+        """
         self._check_fitted()
         if not isinstance(data, pd.DataFrame):
             raise DataError(f"Expected a pandas DataFrame, got {type(data).__name__}.")
@@ -297,21 +312,25 @@ class TableTransformer(BaseEstimator):
                 f"Columns {format_choices(absent)} were fitted but are not in the data. "
                 f"Available: {format_choices(data.columns)}."
             )
-        rng = make_rng(self.random_state if random_state is None else random_state)
-        # each column's block is written into the float32 matrix as it is made, so memory
-        # holds the matrix and one block, not every block in float64 and their concatenation
-        out = np.empty((len(data), self.output_dim_), dtype=np.float32)
+        return self._blocks(
+            data, make_rng(self.random_state if random_state is None else random_state)
+        )
+
+    def _blocks(
+        self, data: pd.DataFrame, rng: np.random.Generator
+    ) -> Iterator[tuple[int, np.ndarray]]:
         start = 0
         for codec in self._codecs:
             block = codec.encode(data[codec.name].reset_index(drop=True), rng)
-            out[:, start : start + block.shape[1]] = block
+            yield start, block
             start += block.shape[1]
-        return out
 
     def inverse_transform(self, matrix: np.ndarray) -> pd.DataFrame:
         """Decode a matrix (one-hot or soft blocks) back to a table with the fitted dtypes."""
         self._check_fitted()
-        values = np.asarray(matrix, dtype=np.float64)
+        values = np.asarray(matrix)  # float32 stays so: a block at a time becomes float64
+        if values.dtype not in (np.float32, np.float64):
+            values = values.astype(np.float64)
         if values.ndim != 2 or values.shape[1] != self.output_dim_:
             raise DataError(
                 f"Expected a matrix of shape (n, {self.output_dim_}), got {values.shape}."
@@ -320,7 +339,8 @@ class TableTransformer(BaseEstimator):
             raise DataError("The matrix holds NaN or infinite values.")
         out, start = {}, 0
         for codec in self._codecs:
-            out[codec.name] = codec.decode(values[:, start : start + codec.width])
+            block = values[:, start : start + codec.width].astype(np.float64)
+            out[codec.name] = codec.decode(block)
             start += codec.width
         return pd.DataFrame(out, columns=self.columns_)
 
