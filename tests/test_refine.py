@@ -69,6 +69,19 @@ def test_above_ten_thousand_rows_the_held_out_split_gives_scikit_learns_trees() 
     assert (state["baseline"], state["roots"]) == (expected["baseline"], expected["roots"])
 
 
+def test_the_margins_are_the_whole_tables_when_the_classifier_learns_a_share() -> None:
+    real, generated = _tables(4, n=3000)
+    real.loc[:4, "c"] = "rare"  # five rows of a category
+    share = real.iloc[5:1005]  # the rows the classifier learns: none of them "rare"
+    alone = Refiner.fit(share, generated.iloc[:1000], ["c"], random_state=0)
+    whole = Refiner.fit(share, generated.iloc[:1000], ["c"], random_state=0, population=real)
+    levels = {e["column"]: e.get("levels") for e in whole.margins.columns}
+    assert "rare" in levels["c"] and "rare" not in alone.margins.columns[1]["levels"]
+    expected = refine.Margins.fit(real, ["c"], list(share.columns)).get_state()
+    assert whole.margins.get_state() == expected
+    assert whole.get_state()["nodes"] == alone.get_state()["nodes"]  # the same classifier
+
+
 def test_resampling_moves_the_rows_towards_the_real_ones() -> None:
     real, _ = _tables(0)
     _, candidates = _tables(1, n=4 * 3000)

@@ -70,10 +70,13 @@ class Margins:
         self.pairs: list[dict[str, Any]] = list(state["pairs"])
 
     @classmethod
-    def fit(cls, real: pd.DataFrame, discrete: Sequence[str]) -> Margins:
-        """The margins of ``real``: each column, and its strongly associated pairs."""
+    def fit(
+        cls, real: pd.DataFrame, discrete: Sequence[str], names: Sequence[str] | None = None
+    ) -> Margins:
+        """The margins of ``real``: each column (of ``names``, default all), and its strongly
+        associated pairs."""
         columns = []
-        for name in real.columns:
+        for name in real.columns if names is None else names:
             entry: dict[str, Any] = {"column": str(name)}
             if name in set(discrete):
                 entry["levels"] = [str(v) for v in pd.unique(real[name].astype(str))]
@@ -154,13 +157,15 @@ class CellMargins:
 
     @classmethod
     def fit(
-        cls, real: pd.DataFrame, discrete: Sequence[str], columns: Sequence[str]
-    ) -> CellMargins:
+        cls, real: pd.DataFrame, discrete: Sequence[str], columns: Sequence[str],
+        names: Sequence[str] | None = None,
+    ) -> CellMargins:  # fmt: skip
+        """The margins (of the columns ``names``, default all) inside each cell of ``columns``."""
         shell = cls({"columns": list(columns), "cells": {}})
         keys = shell.keys(real)
         values, counts = np.unique(keys, return_counts=True)
         cells = {
-            str(key): Margins.fit(real[keys == key], discrete).get_state()
+            str(key): Margins.fit(real[keys == key], discrete, names).get_state()
             for key, count in zip(values, counts, strict=True)
             if count >= _MIN_CELL_ROWS
         }

@@ -99,15 +99,14 @@ def pack_rows(
     codes: list[np.ndarray] = []
     spans: list[tuple[int, int]] = []
     for start, block in transformer.encode_blocks(data, random_state):
-        values = block.astype(np.float32)  # as transform writes it into its float32 matrix
         column = 0
-        while column < values.shape[1]:
+        while column < block.shape[1]:
             at = start + column
             size = onehot.get(at, 1)
-            part = values[:, column : column + size]
+            part = block[:, column : column + size]
             code = _one_hot_codes(part) if at in onehot else None
-            if code is None:
-                dense.append(np.ascontiguousarray(part))  # not a view holding the block
+            if code is None:  # float32, as transform writes it into its matrix
+                dense.append(part.astype(np.float32))
                 dense_columns.extend(range(at, at + size))
             else:
                 codes.append(code)

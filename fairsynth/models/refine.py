@@ -130,19 +130,24 @@ class Refiner:
         random_state: int,
         n_threads: int | None = None,
         cells: Sequence[str] | None = None,
+        population: pd.DataFrame | None = None,
     ) -> Refiner:
         """Train the classifier on ``real`` (label 1) against ``generated`` (label 0); keep
-        the margins of ``real``, and inside each cell of the columns ``cells`` when given."""
+        the margins of ``population`` (the training rows ``real`` is drawn from; default
+        ``real``) in ``real``'s columns, and inside each cell of the columns ``cells`` when
+        given."""
         numeric = [c for c in real.columns if c not in set(discrete)]
         knots = [_quantiles(numbers(real[c])) for c in numeric]
+        names = list(real.columns)
+        population = real if population is None else population
         state: dict[str, Any] = {
-            "margins": Margins.fit(real, discrete).get_state(),
+            "margins": Margins.fit(population, discrete, names).get_state(),
             "numeric": numeric,
             "knots": np.asarray(knots, dtype=float).ravel().tolist(),
             "levels": {c: cls._levels(real[c]) for c in discrete},
         }
         if cells is not None:
-            state["cell_margins"] = CellMargins.fit(real, discrete, cells).get_state()
+            state["cell_margins"] = CellMargins.fit(population, discrete, cells, names).get_state()
         shell = cls({**state, **_no_trees()})
         y = np.r_[np.ones(len(real)), np.zeros(len(generated))]
         model = HistGradientBoostingClassifier(
@@ -283,7 +288,13 @@ def _export_trees(model: HistGradientBoostingClassifier, prior: float) -> dict[s
 
 # ------------------------------------------------------------------ a synthesizer's side
 _FIT_ROWS = 50_000  # training rows (and as many generated ones) the classifier learns at most
+# ... and at most this many features (float64: 128 MB; HistGradientBoosting copies none), so a
+# wide table's classifier fits in bounded memory (docs/scale.md); Adult's 60,324 rows × 108
+# features stay whole
+_FIT_CELLS = 2**24
 _CANDIDATES = 50_000  # candidate rows generated and scored at once (sampling Adult: peak 1 GB)
+# ... and at most this many transformed outputs (a wide table's 702 outputs: 11,949 rows)
+_CANDIDATE_CELLS = 2**23
 
 
 def resolve_refine(model: Any) -> int:
@@ -324,7 +335,11 @@ def fit_refiner(model: Any, data: pd.DataFrame, seed: int) -> Refiner:
     """Train a refiner on a model's training rows against its rows drawn without one."""
     transformer = model.transformer_
     modelled = [c for c in transformer.columns_ if transformer.column_spans(c)]  # not IDs
-    rows = min(len(data), _FIT_ROWS)
+    discrete = set(transformer.discrete_columns_)
+    width = sum(
+        sum(s.width for s in transformer.column_spans(c)) if c in discrete else 1 for c in modelled
+    )  # the classifier's features of a row, at most
+    rows = min(len(data), _FIT_ROWS, max(1, _FIT_CELLS // (2 * width)))
     real = data.sample(rows, random_state=seed) if rows < len(data) else data
     model.refiner_ = None  # the rows it learns against are the generator's own
     generated = model.sample(rows, random_state=seed + 1)
@@ -333,7 +348,7 @@ def fit_refiner(model: Any, data: pd.DataFrame, seed: int) -> Refiner:
     return Refiner.fit(
         real[modelled], generated[modelled],
         [c for c in transformer.discrete_columns_ if c in modelled], random_state=seed,
-        n_threads=threads if isinstance(threads, int) else None, cells=cells,
+        n_threads=threads if isinstance(threads, int) else None, cells=cells, population=data,
     )  # fmt: skip
 
 
@@ -342,11 +357,13 @@ def refined_rows(
 ) -> pd.DataFrame:
     """``n_rows`` rows, each picked among ``k`` candidates by the model's refiner.
 
-    Candidates are made for at most ``_CANDIDATES`` rows at a time, so memory does not grow
-    with ``k``. Without user conditions (``model._calibrates(plan)``), the draw is calibrated
-    to the training rows' margins; a fair model's, to those inside each of its cells.
+    Candidates are made for at most ``_CANDIDATES`` rows (and ``_CANDIDATE_CELLS`` outputs)
+    at a time, so memory does not grow with ``k``. Without user conditions
+    (``model._calibrates(plan)``), the draw is calibrated to the training rows' margins; a
+    fair model's, to those inside each of its cells.
     """
-    step = max(1, _CANDIDATES // k)
+    at_once = min(_CANDIDATES, _CANDIDATE_CELLS // model.transformer_.output_dim_)
+    step = max(1, at_once // k)
     parts = [
         _refined_part(model, min(step, n_rows - start), generator, plan, threads, k)
         for start in range(0, n_rows, step)
