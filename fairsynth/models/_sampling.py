@@ -21,7 +21,9 @@ __all__ = ["Sampling"]
 
 # A sampled chunk holds at most this many matrix cells (float32, then a float64 copy while
 # decoding): about 200 MB, so a table with thousands of categories still streams in bounded memory.
-_MAX_CHUNK_CELLS = 2**23  # Adult's 154 outputs: 54,471 rows; the 42-column wide table's: 11,949
+# Transformed outputs a chunk holds at most (9 * 2**20): Adult's 169 give 55,841 rows, so its
+# chunks stay the sample_batch_size's 50,000 rows; the 42-column wide table's 734 give 12,857
+_MAX_CHUNK_CELLS = 9 * 2**20
 
 _Mixin: Any = Any if TYPE_CHECKING else object
 
@@ -40,7 +42,7 @@ class Sampling(_Mixin):
         """Yield ``n_samples`` synthetic rows in chunks of at most ``chunk_size`` rows.
 
         Memory stays bounded by the chunk size, so any number of rows can be streamed to disk.
-        A chunk also holds at most 2**23 cells of the transformed matrix, so a table with
+        A chunk also holds at most 9 * 2**20 cells of the transformed matrix, so a table with
         thousands of categories gets chunks of fewer rows. ``options`` are those of the
         model's :meth:`sample` (the fairness knob of a fair model); they are checked here,
         before the first chunk.

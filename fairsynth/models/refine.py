@@ -38,6 +38,7 @@ from fairsynth.models._draw import (
     inclusion_probabilities,
     numbers,
 )
+from fairsynth.models._sampling import _MAX_CHUNK_CELLS
 from fairsynth.models.callbacks import Callback
 from fairsynth.models.threads import torch_threads
 
@@ -293,8 +294,8 @@ _FIT_ROWS = 50_000  # training rows (and as many generated ones) the classifier 
 # features stay whole
 _FIT_CELLS = 2**24
 _CANDIDATES = 50_000  # candidate rows generated and scored at once (sampling Adult: peak 1 GB)
-# ... and at most this many transformed outputs (a wide table's 702 outputs: 11,949 rows)
-_CANDIDATE_CELLS = 2**23
+# ... and at most as many transformed outputs as a sample's chunk (Adult: all 50,000)
+_CANDIDATE_CELLS = _MAX_CHUNK_CELLS
 
 
 def resolve_refine(model: Any) -> int:
