@@ -49,6 +49,8 @@ def profile(name: str, table: Any, repeats: int, seed: int = 0) -> dict[str, Any
                              fit_check=False).fit(table)  # fmt: skip
     torch.set_num_threads(1)
     data = torch.as_tensor(model.transformer_.transform(table, random_state=seed))
+    if model.conditioner_ is not None:  # it let go of the training rows when training ended
+        model.conditioner_.fit(data)
     generator, critic = model.generator_, model.critic_
     q1, q2, a1, a2, _ = model._tempered_real(data)
     t1 = temperature(a1).unsqueeze(1)

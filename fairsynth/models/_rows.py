@@ -1,11 +1,11 @@
 """The training rows, packed: each one-hot span one code a row, the other outputs float32.
 
 The transformed matrix of a wide table is mostly one-hot blocks: 199,523 rows × 42 columns
-give 702 outputs, 560 MB as float32 (docs/scale.md). :class:`PackedRows` keeps a one-hot span
-as the index of its 1 (int16) and the scalars as float32, and rebuilds the dense rows a
-training step draws (``rows[index]``), equal bit for bit to the matrix's rows, so a fit gives
-the rows it gave from the matrix. A span that is not exactly one-hot in every row (never for
-the transform's own encoding, but checked) stays dense.
+give 734 outputs, 586 MB as float32 (docs/scale.md). :class:`PackedRows` keeps a one-hot span
+as the index of its 1 (int16) and the scalars as float32 (27 MB for that table), and rebuilds
+the dense rows a training step draws (``rows[index]``), equal bit for bit to the matrix's rows,
+so a fit gives the rows it gave from the matrix. A span that is not exactly one-hot in every
+row (never for the transform's own encoding, but checked) stays dense.
 """
 
 from __future__ import annotations
