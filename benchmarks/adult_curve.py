@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,6 @@ def main() -> None:
 
     from fairsynth import PTGANSynthesizer, load_dataset
     from fairsynth.evaluation import label_gap, quality_scores, tstr_scores
-    from fairsynth.models.callbacks import Callback
     from fairsynth.models.fitcheck import check_rows
 
     torch.set_num_threads(args.threads)  # a benchmark process of its own
@@ -68,39 +68,50 @@ def main() -> None:
     params = {**json.loads(args.params), "epochs": -(-args.steps // STEPS_PER_EPOCH)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
-    class Curve(Callback):
+    def point(model: Any, steps: int, record: dict[str, Any]) -> None:
+        if args.refined:
+            append_row(args.out, refined_point(model, ds, args, steps, record))
+            return
+        synth = model.sample(len(ds.train), random_state=0)
+        scores = tstr_scores(synth, ds.test, ds.target, ds.positive_label, "sex")
+        second = steps % (2 * args.every) < STEPS_PER_EPOCH
+        quality = quality_scores(ds.train, synth, numerical)[0]["Quality"] if second else None
+        positive = (synth[ds.target] == ds.positive_label).to_numpy()
+        check = check_rows(ds.train, synth.head(5_000), ds.discrete_columns)
+        row = {
+            "params": json.loads(args.params), "ema": model.ema_decay, "seed": args.seed,
+            "threads": args.threads, "step": steps,
+            "train_s": round(float(record["time"]), 1),
+            "Detection_AUC": check["detection_auc"],
+            "HistGB_AUC": round(float(scores.loc["HistGB", "auc"]), 4),
+            "LogReg_AUC": round(float(scores.loc["LogReg", "auc"]), 4),
+            "Quality": None if quality is None else round(float(quality), 4),
+            "Label_Gap_sex": round(label_gap(positive, synth["sex"]), 4),
+            "time": time.strftime("%Y-%m-%d %H:%M"),
+        }  # fmt: skip
+        append_row(args.out, row)
+
+    curve = every_steps(args.every, point)
+    PTGANSynthesizer(random_state=args.seed, verbose=False, callbacks=[curve], **params).fit(
+        ds.train
+    )
+
+
+def every_steps(every: int, point: Callable[[Any, int, dict[str, Any]], None]) -> Any:
+    """A callback that calls ``point(model, steps, record)`` at the end of each epoch that
+    takes the fit past a multiple of ``every`` steps."""
+    from fairsynth.models.callbacks import Callback
+
+    class EverySteps(Callback):
         steps = 0
 
         def on_epoch_end(self, model: Any, record: dict[str, Any]) -> bool:
             before, self.steps = self.steps, self.steps + int(record["steps"])
-            if self.steps // args.every == before // args.every:
-                return False
-            if args.refined:
-                append_row(args.out, refined_point(model, ds, args, self.steps, record))
-                return False
-            synth = model.sample(len(ds.train), random_state=0)
-            scores = tstr_scores(synth, ds.test, ds.target, ds.positive_label, "sex")
-            second = self.steps % (2 * args.every) < STEPS_PER_EPOCH
-            quality = quality_scores(ds.train, synth, numerical)[0]["Quality"] if second else None
-            positive = (synth[ds.target] == ds.positive_label).to_numpy()
-            check = check_rows(ds.train, synth.head(5_000), ds.discrete_columns)
-            row = {
-                "params": json.loads(args.params), "ema": model.ema_decay, "seed": args.seed,
-                "threads": args.threads, "step": self.steps,
-                "train_s": round(float(record["time"]), 1),
-                "Detection_AUC": check["detection_auc"],
-                "HistGB_AUC": round(float(scores.loc["HistGB", "auc"]), 4),
-                "LogReg_AUC": round(float(scores.loc["LogReg", "auc"]), 4),
-                "Quality": None if quality is None else round(float(quality), 4),
-                "Label_Gap_sex": round(label_gap(positive, synth["sex"]), 4),
-                "time": time.strftime("%Y-%m-%d %H:%M"),
-            }  # fmt: skip
-            append_row(args.out, row)
+            if self.steps // every != before // every:
+                point(model, self.steps, record)
             return False
 
-    PTGANSynthesizer(random_state=args.seed, verbose=False, callbacks=[Curve()], **params).fit(
-        ds.train
-    )
+    return EverySteps()
 
 
 def refined_point(model: Any, ds: Any, args: Any, steps: int, record: dict[str, Any]) -> Any:

@@ -55,6 +55,8 @@ def profile(name: str, table: Any, repeats: int, seed: int = 0) -> dict[str, Any
     q1, q2, a1, a2, _ = model._tempered_real(data)
     t1 = temperature(a1).unsqueeze(1)
     noise = torch.randn(len(a1), model.noise_dim)
+    if model.conditioner_ is not None:  # the generator also reads a condition
+        noise = torch.cat([noise, model.conditioner_.mixed_conditions(a1, torch.Generator())], 1)
     hidden = generator.body(torch.cat([noise, t1], 1)).detach()
     fake = model._tempered_fake(a1).detach()
     v = torch.rand(len(a1))

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.adult_curve import every_steps
 from benchmarks.isolated import append_row
 
 RESULTS = Path(__file__).parent / "results" / "fidelity" / "wide_curve.jsonl"
@@ -57,11 +58,11 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=30_000, help="rows drawn at each point")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON-lines file to append to")
     args = parser.parse_args()
 
     from benchmarks.widetable import wide_table
     from fairsynth import PTGANSynthesizer, load_dataset
-    from fairsynth.models.callbacks import Callback
     from fairsynth.models.refine import fit_refiner
 
     train = wide_table(args.rows, random_state=args.seed)
@@ -70,32 +71,25 @@ def main() -> None:
     base = list(load_dataset("adult").train.columns)
     steps_per_epoch = args.rows // 500  # PTGAN's default batch
 
-    class Curve(Callback):
-        steps = 0
-
-        def on_epoch_end(self, model: Any, record: dict[str, Any]) -> bool:
-            before, self.steps = self.steps, self.steps + int(record["steps"])
-            if self.steps // args.every == before // args.every:
-                return False
-            started = time.perf_counter()
-            model.refiner_ = fit_refiner(model, train, args.seed)
-            synth = model.sample(args.sample, random_state=args.seed)
-            seconds = time.perf_counter() - started
-            model.refiner_ = None  # training goes on; the next point trains its own
-            append_row(RESULTS, {
-                "rows": args.rows, "seed": args.seed, "threads": args.threads,
-                "step": self.steps, "train_s": round(float(record["time"]), 1),
-                "refine_and_sample_s": round(seconds, 1), "sampled": args.sample,
-                **score(test, synth, discrete, base, args.seed),
-                "time": time.strftime("%Y-%m-%d %H:%M"),
-            })  # fmt: skip
-            print(self.steps, "scored", flush=True)
-            return False
+    def point(model: Any, steps: int, record: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        model.refiner_ = fit_refiner(model, train, args.seed)
+        synth = model.sample(args.sample, random_state=args.seed)
+        seconds = time.perf_counter() - started
+        model.refiner_ = None  # training goes on; the next point trains its own
+        append_row(args.out, {
+            "rows": args.rows, "seed": args.seed, "threads": args.threads,
+            "step": steps, "train_s": round(float(record["time"]), 1),
+            "refine_and_sample_s": round(seconds, 1), "sampled": args.sample,
+            **score(test, synth, discrete, base, args.seed),
+            "time": time.strftime("%Y-%m-%d %H:%M"),
+        })  # fmt: skip
+        print(steps, "scored", flush=True)
 
     epochs = -(-args.steps // steps_per_epoch)
     PTGANSynthesizer(
         epochs=epochs, random_state=args.seed, n_threads=args.threads, verbose=False,
-        fit_check=False, callbacks=[Curve()],
+        fit_check=False, callbacks=[every_steps(args.every, point)],
     ).fit(train)  # fmt: skip
 
 

@@ -36,14 +36,21 @@ def _tables(seed: int = 0, n: int = 3000) -> tuple[pd.DataFrame, pd.DataFrame]:
     return real, generated
 
 
+def _reference_classifier(
+    refiner: Refiner, real: pd.DataFrame, generated: pd.DataFrame, seed: int
+) -> HistGradientBoostingClassifier:
+    """scikit-learn's classifier with the refiner's settings, on the whole feature matrix."""
+    x = np.vstack([refiner.features(real), refiner.features(generated)])
+    return HistGradientBoostingClassifier(
+        max_iter=refine._TREES, learning_rate=refine._LEARNING_RATE,
+        max_leaf_nodes=refine._LEAVES, random_state=seed,
+    ).fit(x, np.r_[np.ones(len(real)), np.zeros(len(generated))])  # fmt: skip
+
+
 def test_the_trees_as_arrays_score_as_scikit_learn_does() -> None:
     real, generated = _tables()
     refiner = Refiner.fit(real, generated, ["c"], random_state=0)
-    x = np.vstack([refiner.features(real), refiner.features(generated)])
-    model = HistGradientBoostingClassifier(
-        max_iter=refine._TREES, learning_rate=refine._LEARNING_RATE,
-        max_leaf_nodes=refine._LEAVES, random_state=0,
-    ).fit(x, np.r_[np.ones(len(real)), np.zeros(len(generated))])  # fmt: skip
+    model = _reference_classifier(refiner, real, generated, 0)
     expected = model.decision_function(refiner.features(generated))
     np.testing.assert_allclose(refiner.log_weights(generated), expected, atol=1e-9)
     # and through its plain-JSON state, as a model file carries it
@@ -57,11 +64,7 @@ def test_above_ten_thousand_rows_the_held_out_split_gives_scikit_learns_trees() 
     real, generated = _tables(3, n=6000)
     generated = generated.iloc[:5500]  # unequal classes: the split is stratified
     refiner = Refiner.fit(real, generated, ["c"], random_state=7)
-    x = np.vstack([refiner.features(real), refiner.features(generated)])
-    model = HistGradientBoostingClassifier(
-        max_iter=refine._TREES, learning_rate=refine._LEARNING_RATE,
-        max_leaf_nodes=refine._LEAVES, random_state=7,
-    ).fit(x, np.r_[np.ones(len(real)), np.zeros(len(generated))])  # fmt: skip
+    model = _reference_classifier(refiner, real, generated, 7)
     assert model.do_early_stopping_ and model.n_iter_ < refine._TREES  # it did stop early
     expected = refine._export_trees(model, np.log(len(real) / len(generated)))
     state = refiner.get_state()
