@@ -117,19 +117,26 @@ def every_steps(every: int, point: Callable[[Any, int, dict[str, Any]], None]) -
 def refined_point(model: Any, ds: Any, args: Any, steps: int, record: dict[str, Any]) -> Any:
     """The figures of the sample a fit of ``steps`` steps would draw (refiner trained now)."""
     from benchmarks.fidelity import score_rows
-    from fairsynth.models.refine import fit_refiner
 
-    started = time.perf_counter()
-    model.refiner_ = fit_refiner(model, ds.train, args.seed)
-    synth = model.sample(len(ds.train), random_state=args.seed)
-    seconds = time.perf_counter() - started
-    model.refiner_ = None  # training goes on; the next point trains its own
+    synth, seconds = refined_sample(model, ds.train, len(ds.train), args.seed)
     return {
         "params": json.loads(args.params), "refined": True, "seed": args.seed,
         "threads": args.threads, "step": steps, "train_s": round(float(record["time"]), 1),
         "refine_and_sample_s": round(seconds, 1), **score_rows(ds, synth, args.seed),
         "time": time.strftime("%Y-%m-%d %H:%M"),
     }  # fmt: skip
+
+
+def refined_sample(model: Any, train: Any, n_rows: int, seed: int) -> tuple[Any, float]:
+    """``n_rows`` rows drawn as a fit that ended now would draw them (a refiner trained on
+    ``train`` now, then dropped: training goes on), and the seconds that took."""
+    from fairsynth.models.refine import fit_refiner
+
+    started = time.perf_counter()
+    model.refiner_ = fit_refiner(model, train, seed)
+    synth = model.sample(n_rows, random_state=seed)
+    model.refiner_ = None
+    return synth, time.perf_counter() - started
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.adult_curve import every_steps
+from benchmarks.adult_curve import every_steps, refined_sample
 from benchmarks.isolated import append_row
 
 RESULTS = Path(__file__).parent / "results" / "fidelity" / "wide_curve.jsonl"
@@ -63,7 +63,6 @@ def main() -> None:
 
     from benchmarks.widetable import wide_table
     from fairsynth import PTGANSynthesizer, load_dataset
-    from fairsynth.models.refine import fit_refiner
 
     train = wide_table(args.rows, random_state=args.seed)
     test = wide_table(TEST_ROWS, random_state=args.seed + 1000)
@@ -72,11 +71,7 @@ def main() -> None:
     steps_per_epoch = args.rows // 500  # PTGAN's default batch
 
     def point(model: Any, steps: int, record: dict[str, Any]) -> None:
-        started = time.perf_counter()
-        model.refiner_ = fit_refiner(model, train, args.seed)
-        synth = model.sample(args.sample, random_state=args.seed)
-        seconds = time.perf_counter() - started
-        model.refiner_ = None  # training goes on; the next point trains its own
+        synth, seconds = refined_sample(model, train, args.sample, args.seed)
         append_row(args.out, {
             "rows": args.rows, "seed": args.seed, "threads": args.threads,
             "step": steps, "train_s": round(float(record["time"]), 1),

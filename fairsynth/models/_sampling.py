@@ -19,10 +19,10 @@ from fairsynth.models.threads import resolve_threads, torch_threads
 
 __all__ = ["Sampling"]
 
-# A sampled chunk holds at most this many matrix cells (float32, then a float64 copy while
-# decoding): about 200 MB, so a table with thousands of categories still streams in bounded memory.
-# Transformed outputs a chunk holds at most (9 * 2**20): Adult's 169 give 55,841 rows, so its
-# chunks stay the sample_batch_size's 50,000 rows; the 42-column wide table's 734 give 12,857
+# A sampled chunk holds at most this many cells of the transformed matrix (float32, 36 MB; a
+# column's block at a time becomes float64 while decoding), so a table with thousands of
+# categories still streams in bounded memory. Adult's 169 outputs give 55,841 rows, so its chunks
+# stay the sample_batch_size's 50,000 rows; the 42-column wide table's 734 give 12,857
 _MAX_CHUNK_CELLS = 9 * 2**20
 
 _Mixin: Any = Any if TYPE_CHECKING else object

@@ -352,9 +352,9 @@ class CategorySampler:
 
     def mixed_conditions(self, weight: Tensor, g: torch.Generator) -> Tensor:
         """Conditions for generated tempered rows: those of real pairs, mixed by ``weight``."""
-        first, second, block = self.draw_pairs(len(weight), g)
         if self._data is None:
             raise RuntimeError("mixed_conditions after release(): fit the sampler again")
+        first, second, block = self.draw_pairs(len(weight), g)
         mixed = interpolate(
             self._data[first].index_select(1, self.index),
             self._data[second].index_select(1, self.index),

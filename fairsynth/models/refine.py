@@ -290,7 +290,7 @@ def _export_trees(model: HistGradientBoostingClassifier, prior: float) -> dict[s
 # ------------------------------------------------------------------ a synthesizer's side
 _FIT_ROWS = 50_000  # training rows (and as many generated ones) the classifier learns at most
 # ... and at most this many features (float64: 128 MB; HistGradientBoosting copies none), so a
-# wide table's classifier fits in bounded memory (docs/scale.md); Adult's 60,324 rows × 108
+# wide table's classifier fits in bounded memory (docs/scale.md); Adult's 60,324 rows × 106
 # features stay whole
 _FIT_CELLS = 2**24
 _CANDIDATES = 50_000  # candidate rows generated and scored at once (sampling Adult: peak 1 GB)

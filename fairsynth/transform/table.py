@@ -339,7 +339,7 @@ class TableTransformer(BaseEstimator):
             raise DataError("The matrix holds NaN or infinite values.")
         out, start = {}, 0
         for codec in self._codecs:
-            block = values[:, start : start + codec.width].astype(np.float64)
+            block = values[:, start : start + codec.width].astype(np.float64, copy=False)
             out[codec.name] = codec.decode(block)
             start += codec.width
         return pd.DataFrame(out, columns=self.columns_)
