@@ -402,7 +402,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--by", nargs="*", default=None, help="attributes, e.g. 'sex' 'sex & race'")
     p.add_argument("--no-eg", dest="eg", action="store_false")
-    p.add_argument("--peer", choices=["tabfairgdt"], help="also draw a peer's λ sweep")
+    p.add_argument("--peer", choices=["mostlyai", "tabfairgdt"], help="also draw a peer's λ sweep")
     p.add_argument(
         "--parts", nargs="+", default=["fidelity", "small-group", "calibrate", "frontier"]
     )

@@ -170,3 +170,43 @@ def test_knob_tables_give_the_shares_of_a_saved_model(german_knob, german, monke
     np.testing.assert_allclose(at_zero["positive_share"], real, atol=1 / len(german.train))
     assert tables["exact_copy_share"].between(0, 1).all() and (tables["fit_s"] > 0).all()
     assert "FairPTGAN's tables" in (tmp_path / "german.sex.summary.md").read_text()
+
+
+def test_mostlyai_peer_is_not_installed_without_its_python(monkeypatch, tmp_path, german):
+    from benchmarks.peers import mostlyai_fair
+
+    monkeypatch.setenv("FAIRSYNTH_MOSTLYAI_PYTHON", str(tmp_path / "no-python"))
+    notes: list[str] = []
+    assert not mostlyai_fair.available()
+    assert peer_rows("mostlyai", german, say=notes.append).empty
+    assert len(notes) == 1 and "peer mostlyai: not installed" in notes[0]
+
+
+def test_mostlyai_peer_scores_kept_samples_without_refitting(monkeypatch, tmp_path, german):
+    import hashlib
+    import json
+
+    from benchmarks.peers import mostlyai_fair
+
+    # no engine here: a refit would fail, so the rows must come from the kept samples
+    monkeypatch.setenv("FAIRSYNTH_MOSTLYAI_PYTHON", str(tmp_path / "no-python"))
+    folder = tmp_path / german.name
+    folder.mkdir()
+    german.train.to_csv(folder / "train.csv", index=False)
+    digest = hashlib.sha256((folder / "train.csv").read_bytes()).hexdigest()
+    record = {"seed": 0, "fit_s": 1.5, "sample_s[off]": 0.1, "sample_s[sex]": 0.2}
+    (folder / "0.json").write_text(json.dumps(record | {"train_sha256": digest}))
+    unfair = german.train.sample(frac=1.0, random_state=1)
+    fair = unfair.assign(**{german.target: german.train[german.target].to_numpy()})
+    for case, rows in (("off", unfair), ("sex", fair)):
+        rows.astype(str).to_csv(folder / f"0-{case}.csv.gz", index=False)  # types come back
+    rows = mostlyai_fair.frontier_rows(german, seeds=[0], work=tmp_path)
+    assert set(rows["source"]) == {"MOSTLY AI fair"} and set(rows["fairness"]) == {0.0, 1.0}
+    assert set(rows["model"]) == {"LogReg", "HistGB"} and set(rows["protected"]) == {"sex"}
+    # λ = 0 is a copy of the training rows; λ = 1 has its outcomes torn from the rows
+    assert (rows.loc[rows["fairness"] == 0.0, "auc"] > 0.75).all()
+    assert (rows.loc[rows["fairness"] == 1.0, "auc"] < 0.6).all()
+    assert (rows.loc[rows["fairness"] == 1.0, "sample_s"] == 0.2).all()
+    assert (rows.loc[rows["fairness"] == 0.0, "exact_copy_share"] == 1.0).all()
+    with pytest.raises(ValueError, match=r"on \(λ = 1\) or off"):
+        mostlyai_fair.frontier_rows(german, fairness=[0.5], seeds=[0], work=tmp_path)

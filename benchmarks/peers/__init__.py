@@ -13,11 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.peers import tabfairgdt
+from benchmarks.peers import mostlyai_fair, tabfairgdt
 
 __all__ = ["PEERS", "peer_frontier"]
 
-PEERS: dict[str, Any] = {"tabfairgdt": tabfairgdt}
+PEERS: dict[str, Any] = {"mostlyai": mostlyai_fair, "tabfairgdt": tabfairgdt}
 
 
 def peer_frontier(

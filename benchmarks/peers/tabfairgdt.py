@@ -173,16 +173,10 @@ def frontier_rows(
     (rows equal in every column to a training row), and ``protected`` (the column it was fitted
     for, default the data set's first sensitive column).
     """
-    from fairsynth.evaluation import exact_copies, label_gap, tstr_scores
-    from fairsynth.evaluation.fairness import attributes
-    from fairsynth.frontier._scoring import VARIANTS, long
-    from fairsynth.labels import group_labels, is_label
+    from benchmarks.peers._scoring import score_table, table_figures
 
     protected = protected or dataset.sensitive[0]
     train = dataset.train.reset_index(drop=True)
-    test = dataset.test.reset_index(drop=True)
-    sensitive = list(dataset.sensitive)
-    rate = float(np.mean(is_label(train[dataset.target], dataset.positive_label)))
     rows: list[dict[str, Any]] = []
     for seed in seeds:
         for value in fairness:
@@ -195,35 +189,17 @@ def frontier_rows(
             ).fit(train)
             started = time.perf_counter()
             synthetic = peer.sample(len(train), random_state=int(seed))
-            per_table = {
-                "fit_s": peer.fit_time_,
-                "sample_s": time.perf_counter() - started,
-                "positive_share": float(
-                    np.mean(is_label(synthetic[dataset.target], dataset.positive_label))
-                ),
-                "exact_copy_share": float(exact_copies(train, synthetic).mean()),
-                "protected": protected,
-            }
-            y = is_label(synthetic[dataset.target], dataset.positive_label)
-            gaps = {
-                label: label_gap(y, group_labels(synthetic, columns))
-                for label, columns in attributes(sensitive)
-            }
-            for with_sensitive in VARIANTS[sensitive_feature]:
-                scores = tstr_scores(
-                    synthetic,
-                    test,
-                    dataset.target,
-                    dataset.positive_label,
-                    sensitive,
-                    models=models,
-                    sensitive_as_feature=with_sensitive,
-                    selection_rate=rate,
-                    random_state=int(seed),
-                    n_threads=n_threads,
-                )
-                scored = long(
-                    scores, with_sensitive, source=SOURCE, fairness=float(value), seed=seed
-                )
-                rows += [r | {"data_gap": gaps[r["attribute"]]} | per_table for r in scored]
+            per_table = {"fit_s": peer.fit_time_, "sample_s": time.perf_counter() - started}
+            per_table |= table_figures(dataset, synthetic) | {"protected": protected}
+            rows += score_table(
+                dataset,
+                synthetic,
+                source=SOURCE,
+                fairness=float(value),
+                seed=int(seed),
+                per_table=per_table,
+                models=models,
+                sensitive_feature=sensitive_feature,
+                n_threads=n_threads,
+            )
     return pd.DataFrame(rows)
