@@ -123,7 +123,9 @@ ABLATIONS: dict[str, dict[str, Any]] = {
         "refine": 8,
         "epochs": 100,
     },
-    # today's defaults: the same at 4,500 steps (epochs='auto' on Adult since 9ce63fc)
+    # today's defaults: the same with epochs='auto', whose length a Convergence check decides
+    "auto-length": {},
+    # the same at 4,500 steps
     "point-masses+coherency-20+training-by-sampling+refine-8+4500-steps": {
         "point_mass_share": 0.05,
         "point_mass_values": 20,
@@ -181,6 +183,8 @@ def run_one(config: str, seed: int, threads: int, model_name: str) -> dict[str, 
         "params": ABLATIONS[config],
         "threads": threads,
         "Train_Time": round(model.fit_time_, 1),
+        "Steps": sum(int(record["steps"]) for record in model.history_),
+        "Convergence": model.convergence_,
         "Sample_Rows_Per_s": round(len(synth) / sample_seconds),
         **score_rows(ds, synth, seed),
     }

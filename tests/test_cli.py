@@ -210,5 +210,6 @@ def test_fit_says_what_epochs_auto_chose(tmp_path: Path, small_csv: Path) -> Non
     args = ["fit", str(small_csv), "-o", str(model), "--time-budget", "1", "-q", "--seed", "0"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    # 200 rows at batch 500: one step an epoch, so 'auto' plans 6,000 epochs; the budget cuts it
+    # 200 rows at batch 500: one step an epoch, so 'auto' plans at most 6,000 epochs; the budget
+    # cuts it before the first convergence check
     assert re.search(r"epochs='auto': 6,000 epochs planned, [\d,]+ steps run", result.output)

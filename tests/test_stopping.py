@@ -11,7 +11,7 @@ import torch
 from conftest import SMALL_NETS
 
 from fairsynth import PTGANSynthesizer
-from fairsynth.models.stopping import EarlyStopping
+from fairsynth.models.stopping import Convergence, EarlyStopping
 
 
 class Scripted(EarlyStopping):
@@ -68,3 +68,116 @@ def test_a_real_check_scores_the_rows(table: pd.DataFrame) -> None:
     PTGANSynthesizer(epochs=4, callbacks=[stop], **SMALL_NETS).fit(table)  # type: ignore[arg-type]
     assert [s["step"] for s in stop.scores_] == [2, 4]
     assert all(0.0 <= s["detection_auc"] <= 1.0 for s in stop.scores_)
+
+
+class ScriptedConvergence(Convergence):
+    """Convergence with scores from a list instead of a classifier."""
+
+    def __init__(self, scores: list[float], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.script = list(scores)
+
+    def _score(self, model: Any, seed: int) -> float:
+        return self.script.pop(0)
+
+
+def test_convergence_stops_once_the_recent_checks_are_flat(table: pd.DataFrame) -> None:
+    # one step an epoch; checks every 2 steps from step 4 (min_steps 8 - window 4)
+    scores = [0.95, 0.90, 0.85, 0.84, 0.84, 0.835, 0.5]
+    rule = ScriptedConvergence(scores, every=2, window=4, horizon=4, tol=0.02, min_steps=8)
+    model = PTGANSynthesizer(epochs=30, callbacks=[rule], **SMALL_NETS).fit(table)  # type: ignore[arg-type]
+    assert model.stopped_reason_ == "callback"
+    # step 8: line through 0.95, 0.90, 0.85 falls 0.10 in 4 steps; step 10 (0.90, 0.85, 0.84):
+    # 0.06; step 12 (0.85, 0.84, 0.84): 0.01 < 0.02, stop
+    assert [c["step"] for c in rule.checks_] == [4, 6, 8, 10, 12] and len(model.history_) == 12
+    assert model.convergence_["converged"] and model.convergence_["checks"] is rule.checks_
+    assert model.convergence_["projected_fall"] == pytest.approx(0.01)
+
+
+def test_convergence_runs_the_epochs_when_the_rows_keep_improving(table: pd.DataFrame) -> None:
+    rule = ScriptedConvergence([0.9, 0.8, 0.7, 0.6], every=2, window=4, horizon=4, min_steps=4)
+    model = PTGANSynthesizer(epochs=8, callbacks=[rule], **SMALL_NETS).fit(table)  # type: ignore[arg-type]
+    assert model.stopped_reason_ == "epochs" and not model.convergence_["converged"]
+    assert model.convergence_["projected_fall"] == pytest.approx(0.2)
+
+
+def test_a_watched_fit_trains_as_an_unwatched_one(table: pd.DataFrame) -> None:
+    never = Convergence(every=1, rows=50, window=10**6, min_steps=10**6)  # checks, no stop
+    watched = PTGANSynthesizer(epochs=4, callbacks=[never], **SMALL_NETS).fit(table)  # type: ignore[arg-type]
+    plain = PTGANSynthesizer(epochs=4, **SMALL_NETS).fit(table)  # type: ignore[arg-type]
+    assert len(watched.convergence_["checks"]) == 4 and plain.convergence_ is None
+    assert all(0.0 <= c["detection_auc"] <= 1.0 for c in watched.convergence_["checks"])
+    assert same(watched.generator_.state_dict(), plain.generator_.state_dict())
+    rows = [model.sample(50, random_state=1) for model in (watched, plain)]
+    pd.testing.assert_frame_equal(*rows)
+
+
+def test_epochs_auto_watches_convergence_only_where_it_can(table: pd.DataFrame) -> None:
+    from fairsynth.models.gantk import GANTKSynthesizer
+
+    auto = PTGANSynthesizer(epochs="auto", **SMALL_NETS)  # type: ignore[arg-type]
+    assert any(isinstance(cb, Convergence) for cb in auto._collect_callbacks())
+    assert auto._resolve_epochs(30_162) == -(-6000 // (30_162 // 100))
+    fixed = PTGANSynthesizer(epochs=3, **SMALL_NETS)  # type: ignore[arg-type]
+    assert not any(isinstance(cb, Convergence) for cb in fixed._collect_callbacks())
+    private = PTGANSynthesizer(epochs="auto", privacy=3.0, **SMALL_NETS)  # type: ignore[arg-type]
+    assert not any(isinstance(cb, Convergence) for cb in private._collect_callbacks())
+    assert private._resolve_epochs(30_162) == -(-6000 // (30_162 // 100))
+    ntk = GANTKSynthesizer(epochs="auto", verbose=False)  # type: ignore[arg-type]
+    assert not any(isinstance(cb, Convergence) for cb in ntk._collect_callbacks())
+    own = Convergence(every=7)
+    mine = PTGANSynthesizer(epochs="auto", callbacks=[own], **SMALL_NETS)  # type: ignore[arg-type]
+    assert [cb for cb in mine._collect_callbacks() if isinstance(cb, Convergence)] == [own]
+
+
+def test_what_auto_chose_is_saved_and_said(table: pd.DataFrame, tmp_path: Any) -> None:
+    from fairsynth.cli._info import auto_length_line, describe_model
+
+    scores = [0.95, 0.90, 0.85, 0.84, 0.84]
+    rule = ScriptedConvergence(scores, every=2, window=4, horizon=4, tol=0.02, min_steps=8)
+    params = {**SMALL_NETS, "epochs": "auto", "callbacks": [rule], "fit_check": False}
+    model = PTGANSynthesizer(**params).fit(table)  # type: ignore[arg-type]
+    assert len(model.history_) == 12 and model.n_epochs_ == 6000  # one step an epoch
+    path = model.save(tmp_path / "m.fairsynth")
+    loaded = PTGANSynthesizer.load(path)
+    assert loaded.convergence_ == model.convergence_
+    line = "epochs='auto': converged after 12 steps (detection AUC of its rows 0.840, "
+    line += "projected to fall 0.010 in 4 more steps)"
+    assert line in describe_model(path)
+    record = {"checks": [{"step": 6000, "detection_auc": 0.75}], "converged": False}
+    text = auto_length_line([{"steps": 6000}], record | {"projected_fall": 0.03}, 6000)
+    assert text.startswith("epochs='auto': stopped after 6,000 steps before converging")
+    assert "projected to fall 0.030 in 1,500 more steps" in text
+    rising = auto_length_line([{"steps": 6000}], record | {"projected_fall": -0.03}, 6000)
+    assert "getting easier to tell from real ones again" in rising
+    assert auto_length_line([{"steps": 5}], None, 6000) == (
+        "epochs='auto': 6,000 epochs planned, 5 steps run"
+    )
+
+
+def test_a_watched_fair_fit_trains_as_an_unwatched_one(adult_small: pd.DataFrame) -> None:
+    from fairsynth import FairPTGANSynthesizer
+
+    fair = {"sensitive": "sex", "target": "income", "positive_label": ">50K", "epochs": 2}
+    never = Convergence(every=3, rows=100, window=10**6, min_steps=10**6)
+    watched = FairPTGANSynthesizer(callbacks=[never], **fair, **SMALL_NETS).fit(adult_small)  # type: ignore[arg-type]
+    plain = FairPTGANSynthesizer(**fair, **SMALL_NETS).fit(adult_small)  # type: ignore[arg-type]
+    assert len(watched.convergence_["checks"]) == 2  # 6 steps an epoch: a check at each end
+    rows = [m.sample(100, random_state=3, fairness=1.0) for m in (watched, plain)]
+    pd.testing.assert_frame_equal(*rows)
+
+
+def test_no_stop_while_the_rows_are_told_apart_almost_always(table: pd.DataFrame) -> None:
+    # flat at 1.0: a derived column can keep it there while the rest of the table improves
+    rule = ScriptedConvergence([1.0] * 4, every=2, window=4, horizon=4, min_steps=4)
+    model = PTGANSynthesizer(epochs=8, callbacks=[rule], **SMALL_NETS).fit(table)  # type: ignore[arg-type]
+    assert model.stopped_reason_ == "epochs" and not model.convergence_["converged"]
+    assert model.convergence_["projected_fall"] == 0.0
+
+
+def test_no_stop_while_the_rows_get_easier_to_tell_apart(table: pd.DataFrame) -> None:
+    # a rising AUC is a drifting generator, not a converged one: the fit runs its epochs
+    rule = ScriptedConvergence([0.6, 0.65, 0.7, 0.75], every=2, window=4, horizon=4, min_steps=4)
+    model = PTGANSynthesizer(epochs=8, callbacks=[rule], **SMALL_NETS).fit(table)  # type: ignore[arg-type]
+    assert model.stopped_reason_ == "epochs" and not model.convergence_["converged"]
+    assert model.convergence_["projected_fall"] == pytest.approx(-0.1)

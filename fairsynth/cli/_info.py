@@ -40,6 +40,31 @@ def _transform_part(privacy: dict[str, Any]) -> str:
     return "transform columns: " + "; ".join(parts)
 
 
+def auto_length_line(
+    history: list[dict[str, Any]], convergence: dict[str, Any] | None, planned: int | None
+) -> str:
+    """What ``epochs='auto'`` chose: where convergence stopped the fit, or that it did not."""
+    steps = sum(int(record.get("steps", 0)) for record in history)
+    record: dict[str, Any] = convergence or {}
+    checks = record.get("checks") or []
+    if not checks:
+        return f"epochs='auto': {planned or 0:,} epochs planned, {steps:,} steps run"
+    seen = f"detection AUC of its rows {checks[-1]['detection_auc']:.3f}"
+    if (fall := record.get("projected_fall")) is not None:
+        seen += f", projected to fall {fall:.3f} in {record.get('horizon', 1500):,} more steps"
+    if record.get("converged"):
+        return f"epochs='auto': converged after {steps:,} steps ({seen})"
+    if fall is not None and fall < 0:
+        return (
+            f"epochs='auto': ran {steps:,} steps; its rows were getting easier to tell from "
+            f"real ones again at the end ({seen}), so more steps would not help"
+        )
+    return (
+        f"epochs='auto': stopped after {steps:,} steps before converging ({seen}); "
+        "a longer fit (a larger epochs) may give closer rows"
+    )
+
+
 def describe_model(path: Path) -> list[str]:
     """The lines ``fairsynth info`` prints: class, versions, columns, fit, privacy, parameters."""
     from fairsynth.io.modelfile import read_model_file
@@ -60,6 +85,10 @@ def describe_model(path: Path) -> list[str]:
         f"fit: {len(history):,} epochs, {steps:,} steps, "
         + (f"{float(fit_time):.1f} s" if fit_time is not None else "time not recorded")
         + f", stopped by {fitted.get('stopped_reason_', '?')}",
+    ]
+    if params.get("epochs") == "auto" and (fitted.get("convergence_") or {}).get("checks"):
+        lines.append(auto_length_line(history, fitted.get("convergence_"), None))
+    lines += [
         privacy_line(fitted.get("privacy_")),
         "parameters:",
     ]

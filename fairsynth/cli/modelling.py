@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from fairsynth.cli._app import fail, given, handles_errors, split_names
-from fairsynth.cli._info import describe_model, privacy_line
+from fairsynth.cli._info import auto_length_line, describe_model, privacy_line
 from fairsynth.cli._private import privacy_params
 from fairsynth.cli._support import (
     RowProgress,
@@ -142,8 +142,8 @@ def fit(
     resumed = getattr(synthesizer, "resumed_epochs_", 0)
     note = f" (resumed after epoch {resumed} of {synthesizer.checkpoint_path_})" if resumed else ""
     if synthesizer.epochs == "auto" and synthesizer.n_epochs_:  # say what 'auto' chose
-        steps = sum(int(record["steps"]) for record in synthesizer.history_)
-        note += f"; epochs='auto': {synthesizer.n_epochs_:,} epochs planned, {steps:,} steps run"
+        history, convergence = synthesizer.history_, synthesizer.convergence_
+        note += "; " + auto_length_line(history, convergence, synthesizer.n_epochs_)
     if synthesizer.fit_check_:  # the end-of-fit check ran (fits of a minute or more)
         check = synthesizer.fit_check_
         note += f"; detection AUC {check['detection_auc']:.3f} on {check['rows']:,} rows"

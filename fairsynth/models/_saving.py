@@ -48,6 +48,7 @@ class ModelFiles(_Mixin):
             "fit_time_": self.fit_time_,
             "stopped_reason_": self.stopped_reason_,
             "fit_check_": getattr(self, "fit_check_", None),
+            "convergence_": getattr(self, "convergence_", None),
             "n_features_in_": int(self.n_features_in_),
             "feature_names_in_": [str(c) for c in self.feature_names_in_],
         }

@@ -60,7 +60,9 @@ class BaseSynthesizer(Sampling, ModelFiles, BaseEstimator):
     _network_names: ClassVar[tuple[str, ...]] = ()
     _optimizer_names: ClassVar[tuple[str, ...]] = ()  # what a checkpoint keeps of training
     _min_rows: ClassVar[int] = 2
-    _auto_steps: ClassVar[int] = 6000  # optimisation steps of a fit with epochs='auto'
+    # optimisation steps of a fit with epochs='auto' (at most, where the fit watches its
+    # convergence: _watches_convergence)
+    _auto_steps: ClassVar[int] = 6000
     _rows: PackedRows | None = None  # the training rows, while training
     _parallel: DataParallel | None = None  # a data-parallel fit's callback (distributed.py)
     #: the valid values of each parameter, checked by ``_check_params`` (a subclass adds its own)
@@ -248,6 +250,11 @@ class BaseSynthesizer(Sampling, ModelFiles, BaseEstimator):
         directory = getattr(self, "checkpoint_dir", None)
         if directory is not None:
             callbacks.append(Checkpoint(directory))
+        if self._watches_convergence():
+            from fairsynth.models.stopping import Convergence
+
+            if not any(isinstance(cb, Convergence) for cb in callbacks):  # the user's own wins
+                callbacks.append(Convergence())
         kinds = [type(cb) for cb in callbacks if cb.one_per_fit]
         if len(kinds) > len(set(kinds)):
             name = next(kind.__name__ for kind in kinds if kinds.count(kind) > 1)
@@ -255,6 +262,11 @@ class BaseSynthesizer(Sampling, ModelFiles, BaseEstimator):
                 f"Give one {name.lower()} per fit (checkpoint_dir adds a Checkpoint), not several."
             )
         return callbacks
+
+    def _watches_convergence(self) -> bool:
+        """Whether ``epochs='auto'`` stops this fit by :class:`~fairsynth.models.stopping.
+        Convergence` (PTGAN's family, on one process) instead of after ``_auto_steps``."""
+        return False
 
     def _make_transformer(self, seed: int) -> TableTransformer:
         return TableTransformer(discrete_columns=self.discrete_columns, random_state=seed)
@@ -286,6 +298,7 @@ class BaseSynthesizer(Sampling, ModelFiles, BaseEstimator):
         if self.history_:  # the time budget counts the time spent before the checkpoint
             started = time.perf_counter() - float(self.history_[-1]["time"])
         self.stopped_reason_ = "running"
+        self.convergence_: dict[str, Any] | None = None  # set by a Convergence callback
         self.n_epochs_ = self._resolve_epochs(self._n_rows())
         for callback in callbacks:
             callback.on_fit_start(self, self.n_epochs_)
@@ -362,11 +375,12 @@ class BaseSynthesizer(Sampling, ModelFiles, BaseEstimator):
         return next((reason for reason, flag in zip(reasons, flags, strict=True) if flag), None)
 
     def _resolve_epochs(self, n_rows: int) -> int | None:
-        """The number of epochs to train: ``epochs``, or under 'auto' enough for ``_auto_steps``.
+        """The number of epochs to train: ``epochs``, or under 'auto' enough for ``_auto_steps``
+        (which a Convergence callback may cut short).
 
-        'auto' fixes the number of optimisation steps rather than passes over the data, so a
-        small table gets as much training as a large one (an epoch of a 700-row table is a
-        single step at the default batch size).
+        'auto' counts optimisation steps rather than passes over the data, so a small table
+        gets as much training as a large one (an epoch of a 700-row table is a single step at
+        the default batch size).
         """
         if self.epochs != "auto":
             return None if self.epochs is None else int(self.epochs)

@@ -69,8 +69,12 @@ def check_rows(
     discrete: Sequence[str],
     *,
     random_state: int = 0,
+    n_threads: int | None = 1,
 ) -> dict[str, Any]:
     """Detection AUC and the weakened strong pairs of ``synthetic`` against ``real``.
+
+    ``n_threads`` caps the classifier's threads (as in :func:`~fairsynth.evaluation.detection.
+    detection_auc`).
 
     Returns
     -------
@@ -102,8 +106,9 @@ def check_rows(
     categorical = [c for c in columns if is_discrete[c]]
     numerical = [c for c in columns if not is_discrete[c]]
     auc, rows = detection_auc(
-        real, synthetic, categorical, numerical, max_rows=n, random_state=random_state
-    )
+        real, synthetic, categorical, numerical, max_rows=n, random_state=random_state,
+        n_threads=n_threads,
+    )  # fmt: skip
     return {
         "rows": int(rows),
         "detection_auc": round(float(auc), 4),

@@ -53,8 +53,10 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         boolean columns are discrete).
     epochs : int, 'auto' or None, default='auto'
         Passes over the data (an epoch is ``n_rows // batch_size`` steps). 'auto' trains for
-        6,000 optimisation steps whatever the table's size (100 epochs of Adult's 30,162
-        rows). None trains until ``time_budget`` runs out.
+        6,000 optimisation steps whatever the table's size, or stops from 4,500 on once its
+        rows stop getting harder to tell from real ones (:class:`~fairsynth.models.stopping.
+        Convergence`, a check of 2,500 rows every 750 steps; ``convergence_`` says what it
+        saw; not under ``privacy``). None trains until ``time_budget`` runs out.
     time_budget : float or None, default=None
         Stop after this many seconds of training even if epochs remain.
     batch_size : int, default=500
@@ -184,7 +186,13 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
     generator_ema_ : WeightAverage or None
         The averaged generator that ``sample`` uses (None when ``ema_decay`` is None).
     n_epochs_ : int or None
-        Epochs trained for (``epochs`` resolved; None under a time budget alone).
+        Epochs planned (``epochs`` resolved, under 'auto' the most it may run; None under a
+        time budget alone); ``history_`` has one record an epoch trained.
+    convergence_ : dict
+        Under ``epochs='auto'`` (without ``privacy``): ``checks`` (step, detection AUC of the
+        model's own rows against training rows, seconds), ``converged`` (whether the rule
+        stopped the fit) and ``projected_fall`` (of the AUC over the next 1,500 steps, at the
+        last check).
     history_ : list of dict
         Mean losses per epoch, with elapsed seconds.
     fit_time_ : float
@@ -409,6 +417,11 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
             at = next((i for i, c in enumerate(callbacks) if isinstance(c, Checkpoint)), None)
             callbacks.insert(len(callbacks) if at is None else at, FitRefiner())
         return callbacks
+
+    def _watches_convergence(self) -> bool:
+        # not under privacy (the checks read real rows outside DP-SGD, whose noise is set for a
+        # known number of steps), nor across processes (each holds a shard of the rows)
+        return self.epochs == "auto" and self.privacy is None and self._parallel is None
 
     def _check_fit(self, data: pd.DataFrame, seed: int) -> None:
         if self.privacy is None:
