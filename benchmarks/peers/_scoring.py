@@ -32,7 +32,8 @@ def score_table(
     source: str,
     fairness: float,
     seed: int,
-    per_table: dict[str, Any],
+    protected: str,
+    timing: dict[str, float],
     models: Sequence[str] | None = None,
     sensitive_feature: str = "both",
     n_threads: int | None = 1,
@@ -42,7 +43,8 @@ def score_table(
     TSTR on ``dataset.test`` by the evaluation module's classifiers, with and/or without the
     sensitive columns as features (``sensitive_feature``), DP / EO / DP at the training
     prevalence for every sensitive column and their intersection, each row with the table's
-    label gap (``data_gap``) and ``per_table``.
+    label gap (``data_gap``), ``timing`` (fit and sample seconds), :func:`table_figures` and
+    ``protected`` (the column the peer protected).
     """
     from fairsynth.evaluation import label_gap, tstr_scores
     from fairsynth.evaluation.fairness import attributes
@@ -56,6 +58,7 @@ def score_table(
         label: label_gap(y, group_labels(synthetic, columns))
         for label, columns in attributes(sensitive)
     }
+    per_table = timing | table_figures(dataset, synthetic) | {"protected": protected}
     rows: list[dict[str, Any]] = []
     for with_sensitive in VARIANTS[sensitive_feature]:
         scores = tstr_scores(

@@ -158,11 +158,12 @@ def frontier_rows(
     """
     import pandas as pd
 
-    from benchmarks.peers._scoring import score_table, table_figures
+    from benchmarks.peers._scoring import score_table
 
     if any(value not in (0.0, 1.0) for value in fairness):
         raise ValueError(f"{SOURCE} is on (λ = 1) or off (λ = 0); got λ = {list(fairness)}.")
     protected = protected or dataset.sensitive[0]
+    options = {"models": models, "sensitive_feature": sensitive_feature, "n_threads": n_threads}
     folder = (work or WORK) / dataset.name
     rows: list[dict[str, Any]] = []
     for seed in seeds:
@@ -170,19 +171,10 @@ def frontier_rows(
         for value in fairness:
             case = protected if value else "off"
             synthetic = _read_sample(folder / f"{seed}-{case}.csv.gz", dataset)
-            per_table = {"fit_s": record["fit_s"], "sample_s": record[f"sample_s[{case}]"]}
-            per_table |= table_figures(dataset, synthetic) | {"protected": protected}
-            rows += score_table(
-                dataset,
-                synthetic,
-                source=SOURCE,
-                fairness=float(value),
-                seed=int(seed),
-                per_table=per_table,
-                models=models,
-                sensitive_feature=sensitive_feature,
-                n_threads=n_threads,
-            )
+            timing = {"fit_s": record["fit_s"], "sample_s": record[f"sample_s[{case}]"]}
+            key = {"source": SOURCE, "fairness": float(value), "seed": int(seed)}
+            rows += score_table(dataset, synthetic, **key, protected=protected, timing=timing,
+                                **options)  # fmt: skip
     return pd.DataFrame(rows)
 
 

@@ -173,9 +173,10 @@ def frontier_rows(
     (rows equal in every column to a training row), and ``protected`` (the column it was fitted
     for, default the data set's first sensitive column).
     """
-    from benchmarks.peers._scoring import score_table, table_figures
+    from benchmarks.peers._scoring import score_table
 
     protected = protected or dataset.sensitive[0]
+    options = {"models": models, "sensitive_feature": sensitive_feature, "n_threads": n_threads}
     train = dataset.train.reset_index(drop=True)
     rows: list[dict[str, Any]] = []
     for seed in seeds:
@@ -189,17 +190,8 @@ def frontier_rows(
             ).fit(train)
             started = time.perf_counter()
             synthetic = peer.sample(len(train), random_state=int(seed))
-            per_table = {"fit_s": peer.fit_time_, "sample_s": time.perf_counter() - started}
-            per_table |= table_figures(dataset, synthetic) | {"protected": protected}
-            rows += score_table(
-                dataset,
-                synthetic,
-                source=SOURCE,
-                fairness=float(value),
-                seed=int(seed),
-                per_table=per_table,
-                models=models,
-                sensitive_feature=sensitive_feature,
-                n_threads=n_threads,
-            )
+            timing = {"fit_s": peer.fit_time_, "sample_s": time.perf_counter() - started}
+            key = {"source": SOURCE, "fairness": float(value), "seed": int(seed)}
+            rows += score_table(dataset, synthetic, **key, protected=protected, timing=timing,
+                                **options)  # fmt: skip
     return pd.DataFrame(rows)
