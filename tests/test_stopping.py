@@ -70,6 +70,10 @@ def test_a_real_check_scores_the_rows(table: pd.DataFrame) -> None:
     assert all(0.0 <= s["detection_auc"] <= 1.0 for s in stop.scores_)
 
 
+# checks every 2 steps of 50 rows (the 100-row table has enough), a line over 4 steps
+QUICK: dict[str, Any] = {"every": 2, "rows": 50, "window": 4, "horizon": 4}
+
+
 class ScriptedConvergence(Convergence):
     """Convergence with scores from a list instead of a classifier."""
 
@@ -84,7 +88,7 @@ class ScriptedConvergence(Convergence):
 def test_convergence_stops_once_the_recent_checks_are_flat(table: pd.DataFrame) -> None:
     # one step an epoch; checks every 2 steps from step 4 (min_steps 8 - window 4)
     scores = [0.95, 0.90, 0.85, 0.84, 0.84, 0.835, 0.5]
-    rule = ScriptedConvergence(scores, every=2, window=4, horizon=4, tol=0.02, min_steps=8)
+    rule = ScriptedConvergence(scores, **QUICK, tol=0.02, min_steps=8)
     model = PTGANSynthesizer(epochs=30, callbacks=[rule], **SMALL_NETS).fit(table)  # type: ignore[arg-type]
     assert model.stopped_reason_ == "callback"
     # step 8: line through 0.95, 0.90, 0.85 falls 0.10 in 4 steps; step 10 (0.90, 0.85, 0.84):
@@ -95,7 +99,7 @@ def test_convergence_stops_once_the_recent_checks_are_flat(table: pd.DataFrame) 
 
 
 def test_convergence_runs_the_epochs_when_the_rows_keep_improving(table: pd.DataFrame) -> None:
-    rule = ScriptedConvergence([0.9, 0.8, 0.7, 0.6], every=2, window=4, horizon=4, min_steps=4)
+    rule = ScriptedConvergence([0.9, 0.8, 0.7, 0.6], **QUICK, min_steps=4)
     model = PTGANSynthesizer(epochs=8, callbacks=[rule], **SMALL_NETS).fit(table)  # type: ignore[arg-type]
     assert model.stopped_reason_ == "epochs" and not model.convergence_["converged"]
     assert model.convergence_["projected_fall"] == pytest.approx(0.2)
@@ -134,7 +138,7 @@ def test_what_auto_chose_is_saved_and_said(table: pd.DataFrame, tmp_path: Any) -
     from fairsynth.cli._info import auto_length_line, describe_model
 
     scores = [0.95, 0.90, 0.85, 0.84, 0.84]
-    rule = ScriptedConvergence(scores, every=2, window=4, horizon=4, tol=0.02, min_steps=8)
+    rule = ScriptedConvergence(scores, **QUICK, tol=0.02, min_steps=8)
     params = {**SMALL_NETS, "epochs": "auto", "callbacks": [rule], "fit_check": False}
     model = PTGANSynthesizer(**params).fit(table)  # type: ignore[arg-type]
     assert len(model.history_) == 12 and model.n_epochs_ == 6000  # one step an epoch
@@ -169,7 +173,7 @@ def test_a_watched_fair_fit_trains_as_an_unwatched_one(adult_small: pd.DataFrame
 
 def test_no_stop_while_the_rows_are_told_apart_almost_always(table: pd.DataFrame) -> None:
     # flat at 1.0: a derived column can keep it there while the rest of the table improves
-    rule = ScriptedConvergence([1.0] * 4, every=2, window=4, horizon=4, min_steps=4)
+    rule = ScriptedConvergence([1.0] * 4, **QUICK, min_steps=4)
     model = PTGANSynthesizer(epochs=8, callbacks=[rule], **SMALL_NETS).fit(table)  # type: ignore[arg-type]
     assert model.stopped_reason_ == "epochs" and not model.convergence_["converged"]
     assert model.convergence_["projected_fall"] == 0.0
@@ -177,7 +181,21 @@ def test_no_stop_while_the_rows_are_told_apart_almost_always(table: pd.DataFrame
 
 def test_no_stop_while_the_rows_get_easier_to_tell_apart(table: pd.DataFrame) -> None:
     # a rising AUC is a drifting generator, not a converged one: the fit runs its epochs
-    rule = ScriptedConvergence([0.6, 0.65, 0.7, 0.75], every=2, window=4, horizon=4, min_steps=4)
+    rule = ScriptedConvergence([0.6, 0.65, 0.7, 0.75], **QUICK, min_steps=4)
     model = PTGANSynthesizer(epochs=8, callbacks=[rule], **SMALL_NETS).fit(table)  # type: ignore[arg-type]
     assert model.stopped_reason_ == "epochs" and not model.convergence_["converged"]
     assert model.convergence_["projected_fall"] == pytest.approx(-0.1)
+
+
+def test_no_stop_on_a_table_smaller_than_a_check(table: pd.DataFrame) -> None:
+    # 100 rows against checks of 2,500: every check compares all of them, too few to stop on
+    scores = [0.95, 0.90, 0.85, 0.84, 0.84, 0.84]
+    rule = ScriptedConvergence(scores, every=2, window=4, horizon=4, tol=0.02, min_steps=8)
+    model = PTGANSynthesizer(epochs=12, callbacks=[rule], **SMALL_NETS).fit(table)  # type: ignore[arg-type]
+    assert model.stopped_reason_ == "epochs" and not model.convergence_["converged"]
+    assert len(rule.checks_) == 5  # steps 4 to 12: recorded all the same
+    assert model.convergence_["too_few_rows"] == 100
+    from fairsynth.cli._info import auto_length_line
+
+    line = auto_length_line(model.history_, model.convergence_, 12)
+    assert line.startswith("epochs='auto': ran 12 steps; the table's 100 rows are too few")

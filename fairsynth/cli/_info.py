@@ -54,6 +54,11 @@ def auto_length_line(
         seen += f", projected to fall {fall:.3f} in {record.get('horizon', 1500):,} more steps"
     if record.get("converged"):
         return f"epochs='auto': converged after {steps:,} steps ({seen})"
+    if (rows := record.get("too_few_rows")) is not None:
+        return (
+            f"epochs='auto': ran {steps:,} steps; the table's {rows:,} rows are too few for "
+            f"its convergence checks to stop it early ({seen})"
+        )
     if fall is not None and fall < 0:
         return (
             f"epochs='auto': ran {steps:,} steps; its rows were getting easier to tell from "
