@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from fairsynth.models.gantk import GANTKSynthesizer
     from fairsynth.models.partitions import partition_meta, sample_partition
     from fairsynth.models.ptgan import PTGANSynthesizer
-    from fairsynth.models.stopping import EarlyStopping
+    from fairsynth.models.stopping import Convergence, EarlyStopping
     from fairsynth.transform import TableTransformer
 
 __version__ = "0.1.0"
@@ -39,6 +39,7 @@ _LAZY = {
     "EvaluationReport": "fairsynth.evaluation",
     "Callback": "fairsynth.models.callbacks",
     "Checkpoint": "fairsynth.models.checkpoint",
+    "Convergence": "fairsynth.models.stopping",
     "DataParallel": "fairsynth.models.distributed",
     "EarlyStopping": "fairsynth.models.stopping",
     "partition_meta": "fairsynth.models.partitions",
@@ -49,6 +50,7 @@ _LAZY = {
 __all__ = [
     "Callback",
     "Checkpoint",
+    "Convergence",
     "DataError",
     "DataParallel",
     "Dataset",

@@ -56,7 +56,8 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         6,000 optimisation steps whatever the table's size, or stops from 4,500 on once its
         rows stop getting harder to tell from real ones (:class:`~fairsynth.models.stopping.
         Convergence`, a check of 2,500 rows every 750 steps; ``convergence_`` says what it
-        saw; not under ``privacy``). None trains until ``time_budget`` runs out.
+        saw; not under ``privacy``, nor on tables of fewer than 2,500 rows). None trains until
+        ``time_budget`` runs out.
     time_budget : float or None, default=None
         Stop after this many seconds of training even if epochs remain.
     batch_size : int, default=500
@@ -188,11 +189,11 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
     n_epochs_ : int or None
         Epochs planned (``epochs`` resolved, under 'auto' the most it may run; None under a
         time budget alone); ``history_`` has one record an epoch trained.
-    convergence_ : dict
+    convergence_ : dict or None
         Under ``epochs='auto'`` (without ``privacy``): ``checks`` (step, detection AUC of the
         model's own rows against training rows, seconds), ``converged`` (whether the rule
-        stopped the fit) and ``projected_fall`` (of the AUC over the next 1,500 steps, at the
-        last check).
+        stopped the fit), ``projected_fall`` (of the AUC over the next ``horizon`` steps, at
+        the last check) and, on a table too small to stop on, ``too_few_rows``; else None.
     history_ : list of dict
         Mean losses per epoch, with elapsed seconds.
     fit_time_ : float
