@@ -88,9 +88,15 @@ def run_demo(output: str | Path, *, verbose: bool = True, **params: Any) -> pd.D
     print(fidelity_line(real, synthetic, dataset.test, dataset.target, dataset.positive_label))
     candidates = resolve_refine(model) if model.refiner_ is not None else 1
     picked = f", each picked among {candidates} candidates" if candidates != 1 else ""
+    length = ""
+    if model.epochs == "auto":
+        from fairsynth.cli._info import auto_length_line
+
+        length = "; " + auto_length_line(model.history_, model.convergence_, model.n_epochs_)
     print(
         f"\nFit: {model.fit_time_:.1f} s ({len(model.history_)} epoch(s), "
-        f"device {model.device_}); sampling: {len(real) / sample_time:,.0f} rows/s{picked}."
+        f"device {model.device_}{length}); sampling: {len(real) / sample_time:,.0f} rows/s"
+        f"{picked}."
     )
     print(f"Wrote {len(synthetic):,} synthetic rows to {out}")
     return table
