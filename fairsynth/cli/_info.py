@@ -61,8 +61,8 @@ def auto_length_line(
         )
     if fall is not None and fall < 0:
         return (
-            f"epochs='auto': ran {steps:,} steps; its rows were getting easier to tell from "
-            f"real ones again at the end ({seen}), so more steps would not help"
+            f"epochs='auto': ran {steps:,} steps; its rows had stopped getting harder to tell "
+            f"from real ones ({seen}), so more steps would not help"
         )
     return (
         f"epochs='auto': stopped after {steps:,} steps before converging ({seen}); "
