@@ -97,6 +97,8 @@ def main() -> None:
             "commit": commit,
             "threads": args.threads,
             "Train_Time": round(model.fit_time_, 1),
+            "Steps": sum(int(record["steps"]) for record in model.history_),
+            "Convergence": getattr(model, "convergence_", None),
             "Sample_Rows_Per_s": round(len(synth) / seconds),
             **score(train, test, synth, discrete, args.seed),
         })  # fmt: skip

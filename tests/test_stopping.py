@@ -177,6 +177,10 @@ def test_no_stop_while_the_rows_are_told_apart_almost_always(table: pd.DataFrame
     model = PTGANSynthesizer(epochs=8, callbacks=[rule], **SMALL_NETS).fit(table)  # type: ignore[arg-type]
     assert model.stopped_reason_ == "epochs" and not model.convergence_["converged"]
     assert model.convergence_["projected_fall"] == 0.0
+    from fairsynth.cli._info import auto_length_line
+
+    line = auto_length_line(model.history_, model.convergence_, 8)
+    assert line.startswith("epochs='auto': ran 8 steps; its rows are told from real ones almost")
 
 
 def test_no_stop_while_the_rows_get_easier_to_tell_apart(table: pd.DataFrame) -> None:

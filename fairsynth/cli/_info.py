@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from fairsynth.models.fitcheck import FAILED_DETECTION
+
 __all__ = ["describe_model", "privacy_line"]
 
 
@@ -54,6 +56,11 @@ def auto_length_line(
         seen += f", projected to fall {fall:.3f} in {record.get('horizon', 1500):,} more steps"
     if record.get("converged"):
         return f"epochs='auto': converged after {steps:,} steps ({seen})"
+    if checks[-1]["detection_auc"] >= FAILED_DETECTION:
+        return (
+            f"epochs='auto': ran {steps:,} steps; its rows are told from real ones almost "
+            f"always ({seen}), so its convergence checks could not see progress"
+        )
     if (rows := record.get("too_few_rows")) is not None:
         return (
             f"epochs='auto': ran {steps:,} steps; the table's {rows:,} rows are too few for "
