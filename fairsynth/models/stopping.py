@@ -42,7 +42,21 @@ def rows_detection(
     return float(check["detection_auc"])
 
 
-class EarlyStopping(Callback):
+class _EverySteps(Callback):
+    """What both callbacks share: the generator steps trained so far (a resumed fit's too),
+    and whether an epoch took them past a multiple of an interval."""
+
+    _steps = 0
+
+    def _count_from(self, model: BaseSynthesizer) -> None:
+        self._steps = sum(int(r["steps"]) for r in getattr(model, "history_", []))
+
+    def _passes(self, record: dict[str, Any], every: int) -> bool:
+        before, self._steps = self._steps, self._steps + int(record["steps"])
+        return self._steps // every != before // every
+
+
+class EarlyStopping(_EverySteps):
     """Stop a fit when its detection AUC stops falling; keep the best weights.
 
     Parameters
@@ -108,11 +122,11 @@ class EarlyStopping(Callback):
         self.stopped_ = False
         self._best: dict[str, Any] | None = None
         self._best_score = float("inf")
-        self._steps = sum(int(r["steps"]) for r in getattr(model, "history_", []))
+        self._count_from(model)
 
     def on_epoch_end(self, model: BaseSynthesizer, record: dict[str, Any]) -> bool:
-        before, self._steps = self._steps, self._steps + int(record["steps"])
-        if self._real is None or self._steps // self.every_steps == before // self.every_steps:
+        passed = self._passes(record, self.every_steps)
+        if self._real is None or not passed:
             return False
         started = time.perf_counter()
         score = self._score(model, self._real)
@@ -148,7 +162,7 @@ def _sampling_network(model: BaseSynthesizer) -> Any:
     return average if average is not None else model.generator_
 
 
-class Convergence(Callback):
+class Convergence(_EverySteps):
     """Stop a fit once its rows stop getting harder to tell from real ones (``epochs="auto"``).
 
     Every ``every`` generator steps from ``min_steps - window`` on, the model samples ``rows``
@@ -220,17 +234,20 @@ class Convergence(Callback):
             min(self.rows, len(data)), random_state=model._fit_seed
         )  # fmt: skip
         self.checks_: list[dict[str, float]] = []
-        self._steps = sum(int(r["steps"]) for r in getattr(model, "history_", []))
+        self._count_from(model)
         self._record: dict[str, Any] = {"checks": self.checks_, "converged": False}
         self._record |= {"projected_fall": None, "horizon": self.horizon}
-        if self._real is not None and len(self._real) < self.rows:  # checks record, never stop
+        # a table of fewer rows than a check compares is checked on all of them, too few to
+        # tell a flat line from noise (German's 700: a stop at 5,250 steps cost 0.024 Quality):
+        # its checks are recorded, never stopped on
+        self._may_stop = self._real is not None and len(self._real) >= self.rows
+        if self._real is not None and not self._may_stop:
             self._record["too_few_rows"] = len(self._real)
         model.convergence_ = self._record
 
     def on_epoch_end(self, model: BaseSynthesizer, record: dict[str, Any]) -> bool:
-        before, self._steps = self._steps, self._steps + int(record["steps"])
-        crossed = self._steps // self.every != before // self.every
-        if self._real is None or not crossed or self._steps < self.min_steps - self.window:
+        passed = self._passes(record, self.every)
+        if self._real is None or not passed or self._steps < self.min_steps - self.window:
             return False
         started = time.perf_counter()
         seed = int(model._fit_seed) + len(self.checks_) + 1
@@ -244,13 +261,10 @@ class Convergence(Callback):
         # an AUC the classifier saturates says nothing about progress (a column derived
         # exactly from others can keep it at 1.0 while the rest improves): no stop there
         told = auc < FAILED_DETECTION
-        # a table of fewer rows than a check compares is checked on all of them, too few to
-        # tell a flat line from noise (German's 700: a stop at 5,250 steps cost 0.024 Quality)
-        told = told and self._real is not None and len(self._real) >= self.rows
         # flat: neither falling nor rising by tol (an AUC rising again is a generator drifting,
         # not converged: the fit goes on to its last step, as a fit of fixed length would)
         flat = fall is not None and abs(fall) < self.tol
-        if self._steps >= self.min_steps and told and flat:
+        if self._steps >= self.min_steps and self._may_stop and told and flat:
             self._record["converged"] = True
             return True
         return False
