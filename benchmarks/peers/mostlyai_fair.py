@@ -103,16 +103,16 @@ def engine_run(train_csv: Path, work: Path, seed: int, target: str, sensitive: l
 
 
 # ------------------------------------------------------------------- fairsynth's side
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _samples(dataset: Any, seed: int, work: Path) -> dict[str, Any]:
-    """The seed's record, fitting (once per training split) when no matching one is kept."""
+def _write_train(dataset: Any, work: Path) -> str:
+    """Write the training split where the engine reads it; its sha256."""
     work.mkdir(parents=True, exist_ok=True)
     train_csv = work / "train.csv"
     dataset.train.to_csv(train_csv, index=False)
-    digest = _digest(train_csv)
+    return hashlib.sha256(train_csv.read_bytes()).hexdigest()
+
+
+def _samples(dataset: Any, seed: int, work: Path, digest: str) -> dict[str, Any]:
+    """The seed's record, fitting when none kept matches the training split's ``digest``."""
     path = work / f"{seed}.json"
     if path.exists():
         record = json.loads(path.read_text())
@@ -165,9 +165,10 @@ def frontier_rows(
     protected = protected or dataset.sensitive[0]
     options = {"models": models, "sensitive_feature": sensitive_feature, "n_threads": n_threads}
     folder = (work or WORK) / dataset.name
+    digest = _write_train(dataset, folder)  # once: every seed's fit reads it
     rows: list[dict[str, Any]] = []
     for seed in seeds:
-        record = _samples(dataset, int(seed), folder)
+        record = _samples(dataset, int(seed), folder, digest)
         for value in fairness:
             case = protected if value else "off"
             synthetic = _read_sample(folder / f"{seed}-{case}.csv.gz", dataset)
