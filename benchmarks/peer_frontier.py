@@ -9,7 +9,7 @@ variant (``<dataset>.<by>.<variant>.png``) and ``<dataset>.<by>.summary.md`` (me
 seeds per λ, and the knob's HistGB / LogReg AUC interpolated at each peer point's DP). When the
 peer is not installed it says so in one line and draws the rest.
 
-Example (docs/fairness.md)::
+Example (docs/fair-peers.md)::
 
     python -m benchmarks.peer_frontier --dataset adult --by sex --seeds 0 1 2 \\
         --ours 'benchmarks/results/fair-pmv/adult-fair-cross-s*.frontier.sex.csv' \\
