@@ -124,6 +124,8 @@ def is_plain_mlp(critic: nn.Module) -> bool:
     body = getattr(critic, "body", None)
     if getattr(critic, "pac", None) != 1 or not isinstance(body, nn.Sequential):
         return False
+    if getattr(critic, "embed", None) is not None:  # embedded categories: not in closed form
+        return False
     layers = list(body)
     linear = all(isinstance(m, nn.Linear) for m in layers[0::2])
     acts = all(isinstance(m, nn.LeakyReLU) for m in layers[1::2])

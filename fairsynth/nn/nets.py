@@ -15,6 +15,8 @@ from typing import Literal, Protocol
 import torch
 from torch import Tensor, nn
 
+from fairsynth.nn.embedding import FactoredLinear, SpanEmbedding
+
 __all__ = ["ColumnHeads", "Critic", "Generator", "OutputHeads", "SpanLike", "WeightAverage"]
 
 Norm = Literal["batch", "layer", "none"]
@@ -183,6 +185,12 @@ class Generator(nn.Module):
         Passed to :class:`OutputHeads`.
     heads : {'joint', 'columns'}
         'joint': one linear layer for the whole row; 'columns': :class:`ColumnHeads`.
+    embedded_inputs : sequence of (start, width)
+        One-hot blocks of the noise vector (a training-by-sampling condition) read through a
+        learned embedding (:class:`~fairsynth.nn.embedding.SpanEmbedding`).
+    embedded_outputs : sequence of (start, width)
+        Output blocks written through a bottleneck
+        (:class:`~fairsynth.nn.embedding.FactoredLinear`); with ``heads='joint'`` only.
     """
 
     def __init__(
@@ -196,11 +204,16 @@ class Generator(nn.Module):
         tau: float = 0.2,
         scalar: Literal["tanh", "identity"] = "tanh",
         heads: Heads = "joint",
+        embedded_inputs: Sequence[tuple[int, int]] = (),
+        embedded_outputs: Sequence[tuple[int, int]] = (),
     ) -> None:
         super().__init__()
         output_dim = sum(int(s.width) for s in spans)
         blocks: list[nn.Module] = []
-        dim = noise_dim + 1
+        self.embed: SpanEmbedding | None = None
+        if embedded_inputs:
+            self.embed = SpanEmbedding(noise_dim, embedded_inputs)
+        dim = (noise_dim if self.embed is None else self.embed.out_width) + 1
         for width in hidden:
             blocks.append(_Residual(dim, width, norm))
             dim += width
@@ -208,27 +221,47 @@ class Generator(nn.Module):
         self.out: nn.Module
         self.heads: nn.Module
         if heads == "columns":
+            if embedded_outputs:
+                raise ValueError("embedded_outputs needs heads='joint'.")
             self.out = nn.Identity()
             self.heads = ColumnHeads(dim, spans, categorical=categorical, tau=tau, scalar=scalar)
         else:
-            self.out = nn.Linear(dim, output_dim)
+            self.out = (
+                FactoredLinear(dim, output_dim, embedded_outputs)
+                if embedded_outputs
+                else nn.Linear(dim, output_dim)
+            )
             self.heads = OutputHeads(spans, categorical=categorical, tau=tau, scalar=scalar)
 
+    def hidden(self, z: Tensor, t: Tensor) -> Tensor:
+        """The residual body's features of noise ``z`` (embedded) at temperature ``t``."""
+        return self.body(torch.cat([z if self.embed is None else self.embed(z), t], dim=1))
+
     def forward(self, z: Tensor, t: Tensor) -> Tensor:
-        return self.heads(self.out(self.body(torch.cat([z, t], dim=1))))
+        return self.heads(self.out(self.hidden(z, t)))
 
 
 class Critic(nn.Module):
     """MLP scoring a row at a temperature (one unbounded score a row).
 
     With ``pac > 1`` (PacGAN) the critic scores groups of ``pac`` consecutive rows at once.
+    The one-hot blocks in ``embedded`` (start, width) are read through a learned embedding
+    (:class:`~fairsynth.nn.embedding.SpanEmbedding`).
     """
 
-    def __init__(self, input_dim: int, hidden: Sequence[int], *, pac: int = 1) -> None:
+    def __init__(
+        self,
+        input_dim: int,
+        hidden: Sequence[int],
+        *,
+        pac: int = 1,
+        embedded: Sequence[tuple[int, int]] = (),
+    ) -> None:
         super().__init__()
         self.pac = pac
+        self.embed = SpanEmbedding(input_dim, embedded) if embedded else None
         layers: list[nn.Module] = []
-        dim = (input_dim + 1) * pac
+        dim = ((input_dim if self.embed is None else self.embed.out_width) + 1) * pac
         for width in hidden:
             layers += [nn.Linear(dim, width), nn.LeakyReLU(0.2)]
             dim = width
@@ -236,7 +269,7 @@ class Critic(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: Tensor, t: Tensor) -> Tensor:
-        joined = torch.cat([x, t], dim=1)
+        joined = torch.cat([x if self.embed is None else self.embed(x), t], dim=1)
         return self.body(joined.reshape(-1, joined.shape[1] * self.pac)).squeeze(1)
 
 
