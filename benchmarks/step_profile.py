@@ -38,15 +38,20 @@ def _ms(work: Any, repeats: int) -> float:
     return round((time.perf_counter() - started) / repeats * 1000, 2)
 
 
-def profile(name: str, table: Any, repeats: int, seed: int = 0) -> dict[str, Any]:
-    """Milliseconds per call of each part of a step of PTGAN (defaults) on ``table``."""
+def profile(
+    name: str, table: Any, repeats: int, seed: int = 0, make: Any = None, **params: Any
+) -> dict[str, Any]:
+    """Milliseconds per call of each part of a step of PTGAN (defaults but ``params``).
+
+    ``make`` builds the model from the parameters (default: ``PTGANSynthesizer``).
+    """
     import torch
 
     from fairsynth import PTGANSynthesizer
     from fairsynth.nn.tempering import coherency_penalty, temperature
 
-    model = PTGANSynthesizer(epochs=1, random_state=seed, verbose=False, n_threads=1,
-                             fit_check=False).fit(table)  # fmt: skip
+    model = (make or PTGANSynthesizer)(epochs=1, random_state=seed, verbose=False, n_threads=1,
+                                       fit_check=False, **params).fit(table)  # fmt: skip
     torch.set_num_threads(1)
     data = torch.as_tensor(model.transformer_.transform(table, random_state=seed))
     if model.conditioner_ is not None:  # it let go of the training rows when training ended
@@ -57,7 +62,7 @@ def profile(name: str, table: Any, repeats: int, seed: int = 0) -> dict[str, Any
     noise = torch.randn(len(a1), model.noise_dim)
     if model.conditioner_ is not None:  # the generator also reads a condition
         noise = torch.cat([noise, model.conditioner_.mixed_conditions(a1, torch.Generator())], 1)
-    hidden = generator.body(torch.cat([noise, t1], 1)).detach()
+    hidden = generator.hidden(noise, t1).detach()
     fake = model._tempered_fake(a1).detach()
     v = torch.rand(len(a1))
 
@@ -73,7 +78,7 @@ def profile(name: str, table: Any, repeats: int, seed: int = 0) -> dict[str, Any
         forward = {
             "draw": _ms(lambda: model._tempered_real(data), repeats),
             "generator forward": _ms(lambda: model._tempered_fake(a1), repeats),
-            "generator body": _ms(lambda: generator.body(torch.cat([noise, t1], 1)), repeats),
+            "generator body": _ms(lambda: generator.hidden(noise, t1), repeats),
             "generator output layer + heads": _ms(
                 lambda: generator.heads(generator.out(hidden)), repeats
             ),
@@ -83,6 +88,7 @@ def profile(name: str, table: Any, repeats: int, seed: int = 0) -> dict[str, Any
         }
     return {
         "table": name,
+        "params": params,
         "rows": len(table),
         "columns": table.shape[1],
         "outputs": int(data.shape[1]),

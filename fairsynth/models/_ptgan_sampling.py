@@ -47,6 +47,27 @@ class PTGANSampling(_Mixin):
     def _category_blocks(self) -> list[tuple[int, int]]:
         return [(span.start, span.width) for span in self._category_spans()]
 
+    def _wide_blocks(self) -> list[tuple[int, int]]:
+        """(start, width) of the category blocks wider than ``embed_categories_above``."""
+        above = self.embed_categories_above
+        blocks = self._category_blocks()
+        return [] if above is None else [(s, width) for s, width in blocks if width > above]
+
+    def _embedded_blocks(self) -> dict[str, list[tuple[int, int]]]:
+        """Where the networks read wide category blocks through an embedding, as (start,
+        width): in the generator's training-by-sampling condition ('condition'). A row's
+        blocks stay one-hot, in the generator's output layer ('output') and for the critic
+        ('critic'): embedded there too, they cost Quality and pair trends
+        (docs/scale.md, "Columns with hundreds of categories")."""
+        condition = []
+        if self._wide_blocks() and isinstance(self.conditioner_, CategorySampler):
+            at, above = self.noise_dim, self.embed_categories_above
+            for _, width in self.conditioner_.blocks:  # (the fair model's cells are few)
+                if width > above:
+                    condition.append((at, width))
+                at += width
+        return {"condition": condition, "output": [], "critic": []}
+
     def _by_sampling(self) -> bool:
         """``training_by_sampling``, where 'auto' is True but under ``privacy``."""
         if self.training_by_sampling == "auto":

@@ -119,6 +119,13 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         count, a 1-5 rating) has every value as a mode of its own, generated exactly, as a
         category would be, while it stays a number; None leaves such columns to the mixture
         (and ``point_mass_share``), as CTGAN does.
+    embed_categories_above : int or None, default=100
+        A discrete column with more categories than this reaches the generator's residual
+        layers, in training-by-sampling's condition, through a learned embedding of
+        ``round(1.6 * k ** 0.56)`` numbers instead of its one-hot block
+        (:mod:`fairsynth.nn.embedding`); its rows are still written, judged and decoded as
+        one-hot categories. On Adult with an 849-category column: fit 536 -> 404 s, Quality
+        and TSTR AUC unchanged (docs/scale.md). None keeps every block one-hot.
     training_by_sampling : bool or 'auto', default='auto'
         Condition each generated training row on one category of one discrete column, the
         category drawn by the log of its frequency, and judge it against a real row of that
@@ -246,6 +253,7 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         "generator_heads": [Options("joint", "columns")],
         "refine": [Interval(Integral, 1, None), Options("auto")],
         "training_by_sampling": [Options(True, False, "auto")],
+        "embed_categories_above": [None, Interval(Integral, 1, None)],
     }
 
     def __init__(
@@ -275,6 +283,7 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         max_modes: int = 10,
         point_mass_share: float | None = 0.05,
         point_mass_values: int | None = 20,
+        embed_categories_above: int | None = 100,
         training_by_sampling: bool | Literal["auto"] = "auto",
         device: str = "auto",
         n_threads: int | Literal["auto"] = "auto",
@@ -311,6 +320,7 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         self.max_modes = max_modes
         self.point_mass_share = point_mass_share
         self.point_mass_values = point_mass_values
+        self.embed_categories_above = embed_categories_above
         self.training_by_sampling = training_by_sampling
         self.device = device
         self.n_threads = n_threads
@@ -368,6 +378,7 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
             "point_mass_values": transformer.point_mass_values,
             "training_by_sampling": False,
             "generator_heads": "joint",
+            "embed_categories_above": None,
             "privacy": None,
             "refine": 1,
         }
@@ -394,11 +405,14 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
     # ---------------------------------------------------------------------- networks
     def _build(self, data: Rows) -> None:
         spans = self.transformer_.spans_
+        embedded = self._embedded_blocks()
         self.generator_ = Generator(
             self.noise_dim + self._condition_width(), self.generator_dims, spans, norm=self.norm,
             categorical=self.categorical_head, heads=self.generator_heads,
+            embedded_inputs=embedded["condition"], embedded_outputs=embedded["output"],
         ).to(self.device_)  # fmt: skip
-        self.critic_ = Critic(data.shape[1], self.critic_dims, pac=self.pac).to(self.device_)
+        critic = Critic(data.shape[1], self.critic_dims, pac=self.pac, embedded=embedded["critic"])
+        self.critic_ = critic.to(self.device_)
         self.generator_ema_: WeightAverage | None = None
         if self.ema_decay is not None:
             self.generator_ema_ = WeightAverage(self.generator_, float(self.ema_decay))
