@@ -124,7 +124,7 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         layers, in training-by-sampling's condition, through a learned embedding of
         ``round(1.6 * k ** 0.56)`` numbers instead of its one-hot block
         (:mod:`fairsynth.nn.embedding`); its rows are still written, judged and decoded as
-        one-hot categories. On Adult with an 849-category column: fit 536 -> 404 s, Quality
+        one-hot categories. On Adult with an 849-category column: fit 534 -> 399 s, Quality
         and TSTR AUC unchanged (docs/scale.md). None keeps every block one-hot.
     training_by_sampling : bool or 'auto', default='auto'
         Condition each generated training row on one category of one discrete column, the
