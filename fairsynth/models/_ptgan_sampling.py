@@ -59,13 +59,13 @@ class PTGANSampling(_Mixin):
         blocks stay one-hot, in the generator's output layer ('output') and for the critic
         ('critic'): embedded there too, they cost Quality and pair trends
         (docs/scale.md, "Columns with hundreds of categories")."""
-        condition = []
-        if self._wide_blocks() and isinstance(self.conditioner_, CategorySampler):
-            at, above = self.noise_dim, self.embed_categories_above
-            for _, width in self.conditioner_.blocks:  # (the fair model's cells are few)
-                if width > above:
-                    condition.append((at, width))
-                at += width
+        wide, condition = set(self._wide_blocks()), []
+        if wide and isinstance(self.conditioner_, CategorySampler):  # (a fair model's cells
+            at = self.noise_dim  # are few) the condition follows the noise, block by block
+            for block in self.conditioner_.blocks:
+                if block in wide:
+                    condition.append((at, block[1]))
+                at += block[1]
         return {"condition": condition, "output": [], "critic": []}
 
     def _by_sampling(self) -> bool:
