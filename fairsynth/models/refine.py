@@ -16,7 +16,7 @@ discriminator it is Azadi et al.'s discriminator rejection sampling (ICLR 2019, 
 
 The classifier reads a row as the position of each number among the training column's
 quantiles and a one-hot block per discrete column. Its trees are kept as plain arrays (the
-model file holds no pickle) and evaluated here with numpy.
+model file holds no pickle; :mod:`fairsynth.models._trees` evaluates them).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from fairsynth.models._draw import (
     numbers,
 )
 from fairsynth.models._sampling import _MAX_CHUNK_CELLS
+from fairsynth.models._trees import Trees, export_trees, no_trees
 from fairsynth.models.callbacks import Callback
 from fairsynth.models.threads import torch_threads
 
@@ -79,15 +80,7 @@ class Refiner:
         self.knots = knots.reshape(len(self.numeric), len(_KNOTS))
         self.levels: dict[str, list[str]] = {k: list(v) for k, v in state["levels"].items()}
         self.baseline = float(state["baseline"])
-        self.roots = np.asarray(state["roots"], dtype=np.int64)
-        self.depth = int(state["depth"])
-        nodes = state["nodes"]
-        self.feature = np.asarray(nodes["feature"], dtype=np.int64)
-        self.threshold = np.asarray(nodes["threshold"], dtype=float)
-        self.left = np.asarray(nodes["left"], dtype=np.int64)
-        self.right = np.asarray(nodes["right"], dtype=np.int64)
-        self.value = np.asarray(nodes["value"], dtype=float)
-        self.leaf = self.left == np.arange(len(self.left))
+        self.trees = Trees(state)
 
     # ------------------------------------------------------------------------ features
     @staticmethod
@@ -149,7 +142,7 @@ class Refiner:
         }
         if cells is not None:
             state["cell_margins"] = CellMargins.fit(population, discrete, cells, names).get_state()
-        shell = cls({**state, **_no_trees()})
+        shell = cls({**state, "baseline": 0.0, **no_trees()})
         y = np.r_[np.ones(len(real)), np.zeros(len(generated))]
         model = HistGradientBoostingClassifier(
             max_iter=_TREES, learning_rate=_LEARNING_RATE, max_leaf_nodes=_LEAVES,
@@ -170,30 +163,18 @@ class Refiner:
             with limit_threads(n_threads):
                 model.fit(x_train, y[train], X_val=x_val, y_val=y[val])
         # log-odds of "real" at equal class counts: the density ratio the draw needs
+        trees, baseline = export_trees(model)
         prior = np.log(len(real) / len(generated))
-        return cls({**state, **_export_trees(model, prior)})
+        return cls({**state, "baseline": baseline - prior, **trees})
 
     # ---------------------------------------------------------------------------- use
-    def log_weights(self, rows: pd.DataFrame) -> np.ndarray:
-        """log p(real | row) / p(generated | row) of each row, clipped to +-30."""
+    def log_weights(self, rows: pd.DataFrame, n_threads: int = 1) -> np.ndarray:
+        """log p(real | row) / p(generated | row) of each row, clipped to +-30; the trees run
+        on ``n_threads`` threads."""
         out = np.empty(len(rows))
-        trees = len(self.roots)
         for start in range(0, len(rows), _CHUNK):
             x = self.features(rows.iloc[start : start + _CHUNK])
-            part, width, n_rows = x.ravel(), x.shape[1], len(x)
-            node = np.tile(self.roots, n_rows)  # (row, tree) pairs, row-major
-            active = np.arange(len(node))
-            for _ in range(self.depth):  # follow only the paths that have not reached a leaf
-                at = node.take(active)
-                going = ~self.leaf.take(at)
-                active, at = active[going], at[going]
-                if not len(active):
-                    break
-                value = part.take(active // trees * width + self.feature.take(at))
-                node[active] = np.where(
-                    value <= self.threshold.take(at), self.left.take(at), self.right.take(at)
-                )
-            out[start : start + _CHUNK] = self.value.take(node).reshape(n_rows, trees).sum(axis=1)
+            out[start : start + _CHUNK] = self.trees.raw(x, n_threads)
         return np.clip(self.baseline + out, -_MAX_LOG_WEIGHT, _MAX_LOG_WEIGHT)
 
     def get_state(self) -> dict[str, Any]:
@@ -206,15 +187,7 @@ class Refiner:
             "knots": self.knots.ravel().tolist(),
             "levels": self.levels,
             "baseline": self.baseline,
-            "roots": self.roots.tolist(),
-            "depth": self.depth,
-            "nodes": {
-                "feature": self.feature.tolist(),
-                "threshold": self.threshold.tolist(),
-                "left": self.left.tolist(),
-                "right": self.right.tolist(),
-                "value": self.value.tolist(),
-            },
+            **self.trees.get_state(),
         }
 
 
@@ -253,38 +226,6 @@ def _quantiles(values: np.ndarray) -> np.ndarray:
     """The column's quantiles at ``_KNOTS`` (zeros for a column without a number)."""
     values = values[~np.isnan(values)]
     return np.quantile(values, _KNOTS) if len(values) else np.zeros(len(_KNOTS))
-
-
-def _no_trees() -> dict[str, Any]:
-    empty: dict[str, list[Any]] = {k: [] for k in ("feature", "threshold", "left", "right")}
-    return {"baseline": 0.0, "roots": [], "depth": 0, "nodes": {**empty, "value": []}}
-
-
-def _export_trees(model: HistGradientBoostingClassifier, prior: float) -> dict[str, Any]:
-    """The fitted trees as flat node arrays; a leaf points to itself, so paths can run on.
-
-    Reads scikit-learn's fitted predictors (``_predictors``, each tree's ``nodes`` record
-    array); tests/test_refine.py checks the result against ``decision_function``.
-    """
-    fields: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("feature", "threshold", "left", "right", "value")
-    }
-    roots, depth, offset = [], 0, 0
-    for (tree,) in model._predictors:
-        nodes = tree.nodes
-        index = np.arange(len(nodes)) + offset
-        leaf = nodes["is_leaf"].astype(bool)
-        fields["feature"].append(np.where(leaf, 0, nodes["feature_idx"]))
-        fields["threshold"].append(np.where(leaf, np.inf, nodes["num_threshold"]))
-        fields["left"].append(np.where(leaf, index, nodes["left"] + offset))
-        fields["right"].append(np.where(leaf, index, nodes["right"] + offset))
-        fields["value"].append(np.where(leaf, nodes["value"], 0.0))
-        roots.append(offset)
-        depth = max(depth, int(nodes["depth"].max()))
-        offset += len(nodes)
-    nodes_out = {k: np.concatenate(v).tolist() for k, v in fields.items()}
-    baseline = float(np.ravel(model._baseline_prediction)[0]) - prior
-    return {"baseline": baseline, "roots": roots, "depth": depth, "nodes": nodes_out}
 
 
 # ------------------------------------------------------------------ a synthesizer's side
@@ -381,7 +322,7 @@ def _refined_part(
     matrix = candidates.cpu().numpy()
     refiner: Refiner = model.refiner_
     decoded = model.transformer_.inverse_transform(matrix)
-    log_weights = prior + refiner.log_weights(decoded)
+    log_weights = prior + refiner.log_weights(decoded, threads)
     if refiner.margins is not None and model._calibrates(plan):
         terms = refiner.margins.terms(decoded)
         probabilities = inclusion_probabilities(log_weights, groups, k, terms)
