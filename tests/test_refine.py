@@ -74,6 +74,19 @@ def test_the_compiled_trees_and_the_numpy_paths_give_the_same_sums(threads: int)
     np.testing.assert_array_equal(empty.raw(x), np.zeros(len(x)))
 
 
+def test_a_changed_compiled_routine_falls_back_to_the_numpy_paths(monkeypatch: Any) -> None:
+    real, generated = _tables(6)
+    refiner = Refiner.fit(real, generated, ["c"], random_state=0)
+    x = refiner.features(generated)
+
+    def changed(*args: Any) -> None:
+        raise TypeError("a different signature")
+
+    dtype = _trees._compiled()[1]  # type: ignore[index]
+    monkeypatch.setattr(_trees, "_compiled", lambda: (changed, dtype))
+    np.testing.assert_array_equal(refiner.trees.raw(x, 2), refiner.trees.raw(x, compiled=False))
+
+
 def test_above_ten_thousand_rows_the_held_out_split_gives_scikit_learns_trees() -> None:
     # Refiner.fit builds the training and early-stopping parts itself (the whole matrix is not
     # held twice); the trees must be those of the classifier splitting the whole matrix

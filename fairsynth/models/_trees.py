@@ -75,8 +75,11 @@ class Trees:
         no_bitsets = np.zeros((0, 8), dtype=np.uint32)
         feature_map = np.zeros(x.shape[1], dtype=np.uint32)
         x = np.ascontiguousarray(x, dtype=float)
-        for out, records in zip(per_tree, self._records, strict=True):
-            predict(records, x, no_bitsets, no_bitsets, feature_map, max(1, n_threads), out)
+        try:
+            for out, records in zip(per_tree, self._records, strict=True):
+                predict(records, x, no_bitsets, no_bitsets, feature_map, max(1, n_threads), out)
+        except (TypeError, ValueError):  # a scikit-learn whose private routine has changed
+            return self._paths(x)
         return np.ascontiguousarray(per_tree.T).sum(axis=1)  # as _paths adds them
 
     def _node_records(self, dtype: np.dtype) -> list[np.ndarray]:
