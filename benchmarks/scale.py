@@ -21,7 +21,8 @@ Results are appended as JSON lines to benchmarks/results/scale.jsonl and printed
     python -m benchmarks.scale --threads 1          # everything: 13 minutes on 2 busy cores
     python -m benchmarks.scale --only fit-300k --epochs 2 --threads 2
 
-The figures in docs/scale.md come from the first command.
+docs/scale.md's streams come from ``--only model sample-csv sample-parquet --rows 1000000
+--threads 2``, its 300k fit from the first command.
 """
 
 from __future__ import annotations

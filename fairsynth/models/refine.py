@@ -234,7 +234,8 @@ _FIT_ROWS = 50_000  # training rows (and as many generated ones) the classifier 
 # wide table's classifier fits in bounded memory (docs/scale.md); Adult's 60,324 rows × 106
 # features stay whole
 _FIT_CELLS = 2**24
-_CANDIDATES = 50_000  # candidate rows generated and scored at once (sampling Adult: peak 1 GB)
+_CANDIDATES = 25_000  # candidate rows generated and scored at once (CLI stream of Adult: peak
+# 862 MB; 50,000 peaked at 1,050 MB, docs/scale.md)
 # ... and at most as many transformed outputs as a sample's chunk (Adult: all 50,000)
 _CANDIDATE_CELLS = _MAX_CHUNK_CELLS
 
