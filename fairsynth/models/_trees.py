@@ -8,8 +8,9 @@ where that private routine is missing or has changed, it follows the paths with 
 the same sums, bit for bit (tests/test_refine.py): each row's tree values are added in the same
 order.
 
-Sampling Adult with 8 candidates a row spends most of its time here and in the generator
-(docs/measurements.md, "Importance resampling").
+Followed with numpy, the trees took over a third of the time of sampling Adult with 8
+candidates a row; compiled, sampling is about 1.45 times faster (docs/measurements.md,
+"Importance resampling").
 """
 
 from __future__ import annotations
