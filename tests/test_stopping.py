@@ -154,6 +154,7 @@ def test_what_auto_chose_is_saved_and_said(table: pd.DataFrame, tmp_path: Any) -
     assert "projected to fall 0.030 in 1,500 more steps" in text
     rising = auto_length_line([{"steps": 6000}], record | {"projected_fall": -0.03}, 6000)
     assert "had stopped getting harder to tell from real ones" in rising
+    assert "projected to rise 0.030 in 1,500 more steps" in rising
     assert auto_length_line([{"steps": 5}], None, 6000) == (
         "epochs='auto': 6,000 epochs planned, 5 steps run"
     )

@@ -53,7 +53,9 @@ def auto_length_line(
         return f"epochs='auto': {planned or 0:,} epochs planned, {steps:,} steps run"
     seen = f"detection AUC of its rows {checks[-1]['detection_auc']:.3f}"
     if (fall := record.get("projected_fall")) is not None:
-        seen += f", projected to fall {fall:.3f} in {record.get('horizon', 1500):,} more steps"
+        way = "fall" if fall >= 0 else "rise"  # a negative fall is said as a rise
+        horizon = record.get("horizon", 1500)
+        seen += f", projected to {way} {abs(fall):.3f} in {horizon:,} more steps"
     if record.get("converged"):
         return f"epochs='auto': converged after {steps:,} steps ({seen})"
     if checks[-1]["detection_auc"] >= FAILED_DETECTION:
