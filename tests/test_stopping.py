@@ -88,7 +88,7 @@ class ScriptedConvergence(Convergence):
 def test_convergence_stops_once_the_recent_checks_are_flat(table: pd.DataFrame) -> None:
     # one step an epoch; checks every 2 steps from step 4 (min_steps 8 - window 4)
     scores = [0.95, 0.90, 0.85, 0.84, 0.84, 0.835, 0.5]
-    rule = ScriptedConvergence(scores, **QUICK, tol=0.02, min_steps=8)
+    rule = ScriptedConvergence(scores, **QUICK, tol=0.02, min_steps=8, patience=1)
     model = PTGANSynthesizer(epochs=30, callbacks=[rule], **SMALL_NETS).fit(table)  # type: ignore[arg-type]
     assert model.stopped_reason_ == "callback"
     # step 8: line through 0.95, 0.90, 0.85 falls 0.10 in 4 steps; step 10 (0.90, 0.85, 0.84):
@@ -96,6 +96,17 @@ def test_convergence_stops_once_the_recent_checks_are_flat(table: pd.DataFrame) 
     assert [c["step"] for c in rule.checks_] == [4, 6, 8, 10, 12] and len(model.history_) == 12
     assert model.convergence_["converged"] and model.convergence_["checks"] is rule.checks_
     assert model.convergence_["projected_fall"] == pytest.approx(0.01)
+
+
+def test_convergence_waits_for_patience_flat_lines_in_a_row(table: pd.DataFrame) -> None:
+    # the default patience, 2: a pause (one flat line at step 12: 0.85, 0.84, 0.84) followed
+    # by a fall goes on; two flat lines in a row (steps 20 and 22) stop
+    scores = [0.95, 0.90, 0.85, 0.84, 0.84, 0.80, 0.76, 0.76, 0.755, 0.755, 0.5]
+    rule = ScriptedConvergence(scores, **QUICK, tol=0.02, min_steps=8)
+    model = PTGANSynthesizer(epochs=30, callbacks=[rule], **SMALL_NETS).fit(table)  # type: ignore[arg-type]
+    assert model.stopped_reason_ == "callback" and model.convergence_["converged"]
+    assert rule.patience == 2 and [c["step"] for c in rule.checks_][-1] == 22
+    assert len(model.history_) == 22
 
 
 def test_convergence_runs_the_epochs_when_the_rows_keep_improving(table: pd.DataFrame) -> None:
@@ -138,7 +149,7 @@ def test_what_auto_chose_is_saved_and_said(table: pd.DataFrame, tmp_path: Any) -
     from fairsynth.cli._info import auto_length_line, describe_model
 
     scores = [0.95, 0.90, 0.85, 0.84, 0.84]
-    rule = ScriptedConvergence(scores, **QUICK, tol=0.02, min_steps=8)
+    rule = ScriptedConvergence(scores, **QUICK, tol=0.02, min_steps=8, patience=1)
     params = {**SMALL_NETS, "epochs": "auto", "callbacks": [rule], "fit_check": False}
     model = PTGANSynthesizer(**params).fit(table)  # type: ignore[arg-type]
     assert len(model.history_) == 12 and model.n_epochs_ == 6000  # one step an epoch

@@ -53,11 +53,11 @@ class PTGANSynthesizer(TemperedSteps, PTGANSampling, BaseSynthesizer):
         boolean columns are discrete).
     epochs : int, 'auto' or None, default='auto'
         Passes over the data (an epoch is ``n_rows // batch_size`` steps). 'auto' trains for
-        6,000 optimisation steps whatever the table's size, or stops from 4,500 on once its
+        6,000 optimisation steps whatever the table's size, or stops from 5,250 on once its
         rows stop getting harder to tell from real ones (:class:`~fairsynth.models.stopping.
-        Convergence`, a check of 2,500 rows every 750 steps; ``convergence_`` says what it
-        saw; not under ``privacy``, nor on tables of fewer than 2,500 rows). None trains until
-        ``time_budget`` runs out.
+        Convergence`, a check of 2,500 rows every 750 steps, flat at two in a row;
+        ``convergence_`` says what it saw; not under ``privacy``, nor on tables of fewer than
+        2,500 rows). None trains until ``time_budget`` runs out.
     time_budget : float or None, default=None
         Stop after this many seconds of training even if epochs remain.
     batch_size : int, default=500
