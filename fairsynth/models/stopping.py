@@ -173,9 +173,8 @@ class Convergence(_EverySteps):
     AUC is at least 0.99 (the end-of-fit check's "told apart almost always", where a flat AUC
     says nothing) or the table has fewer than ``rows`` rows (each check then compares them
     all, too few to tell a flat line from noise): such fits run their epochs and only record
-    the checks. The model
-    keeps its last weights. Under ``epochs="auto"`` the fit ends after 6,000 steps in any
-    case, and says whether its rows were still improving then.
+    the checks. The model keeps its last weights. Under ``epochs="auto"`` the fit ends after
+    6,000 steps in any case, and says whether its rows were still improving then.
 
     Parameters
     ----------
