@@ -61,8 +61,6 @@ def run(tag: str, epsilon: float, params: dict[str, Any], privacy: dict[str, Any
     """Fit one case, sample, score; return its row."""
     import dataclasses
 
-    import torch
-
     import fairsynth.models._tempered as tempered
     from fairsynth import PTGANSynthesizer, load_dataset
     from fairsynth.evaluation.detection import detection_auc
@@ -110,7 +108,7 @@ def run(tag: str, epsilon: float, params: dict[str, Any], privacy: dict[str, Any
         "tstr_histgb_auc": round(float(scores.loc["HistGB", "auc"]), 4),
         "tstr_logreg_auc": round(float(scores.loc["LogReg", "auc"]), 4),
         "detection_auc": round(float(detection), 4), "positive_share": round(share, 4),
-        "Train_Time": round(model.fit_time_, 1), "torch_threads": torch.get_num_threads(),
+        "Train_Time": round(model.fit_time_, 1), "torch_threads": model.n_threads_,
         "when": time.strftime("%Y-%m-%d %H:%M"),
     }  # fmt: skip
 
